@@ -1,0 +1,183 @@
+package ghclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// maxInstallationPages bounds ListInstallations (100 installations a page),
+// so that a misbehaving server cannot keep it paging forever.
+const maxInstallationPages = 100
+
+// CreateInstallationToken mints an installation access token.
+//
+// The call is retried on 5xx answers and connection failures even though it
+// is a POST: if GitHub did mint a token before failing, that token is never
+// seen by anyone, grants nothing beyond what was asked for, and expires
+// within the hour, whereas failing the caller's request outright is worse.
+func (c *Client) CreateInstallationToken(ctx context.Context, installationID int64, req TokenRequest) (*InstallationToken, error) {
+	if installationID <= 0 {
+		return nil, fmt.Errorf("invalid installation ID %d", installationID)
+	}
+	path := fmt.Sprintf("/app/installations/%d/access_tokens", installationID)
+	return call[InstallationToken](ctx, c, http.MethodPost, path, req)
+}
+
+// RevokeInstallationToken revokes an installation token, authenticating with
+// the token itself. A token that GitHub no longer knows (401, or 404) has
+// already been revoked or has expired, so that counts as success.
+func (c *Client) RevokeInstallationToken(ctx context.Context, token string) error {
+	if token == "" {
+		return errors.New("no installation token to revoke")
+	}
+	r, err := c.newRequest(http.MethodDelete, "/installation/token", nil)
+	if err != nil {
+		return err
+	}
+	r.token = token
+	_, err = c.do(ctx, r, nil)
+	if IsUnauthorized(err) || IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// GetInstallation returns the installation with the given ID.
+func (c *Client) GetInstallation(ctx context.Context, id int64) (*Installation, error) {
+	if id <= 0 {
+		return nil, fmt.Errorf("invalid installation ID %d", id)
+	}
+	return c.getInstallation(ctx, fmt.Sprintf("/app/installations/%d", id))
+}
+
+// FindInstallationByOwner returns the App's installation on a user or
+// organization account.
+func (c *Client) FindInstallationByOwner(ctx context.Context, owner string) (*Installation, error) {
+	if owner == "" {
+		return nil, errors.New("owner is required")
+	}
+	owner = url.PathEscape(owner)
+	inst, err := c.getInstallation(ctx, "/orgs/"+owner+"/installation")
+	if IsNotFound(err) {
+		// Not an organization, or the App is not installed there; the users
+		// endpoint covers user accounts.
+		return c.getInstallation(ctx, "/users/"+owner+"/installation")
+	}
+	return inst, err
+}
+
+// FindInstallationByRepository returns the App's installation that covers
+// owner/repo.
+func (c *Client) FindInstallationByRepository(ctx context.Context, owner, repo string) (*Installation, error) {
+	if owner == "" || repo == "" {
+		return nil, errors.New("owner and repository are required")
+	}
+	return c.getInstallation(ctx, "/repos/"+url.PathEscape(owner)+"/"+url.PathEscape(repo)+"/installation")
+}
+
+func (c *Client) getInstallation(ctx context.Context, path string) (*Installation, error) {
+	return call[Installation](ctx, c, http.MethodGet, path, nil)
+}
+
+// ListInstallations returns all of the App's installations, following
+// GitHub's Link headers page by page.
+func (c *Client) ListInstallations(ctx context.Context) ([]Installation, error) {
+	r, err := c.newRequest(http.MethodGet, "/app/installations?per_page=100", nil)
+	if err != nil {
+		return nil, err
+	}
+	var all []Installation
+	for page := 1; ; page++ {
+		var batch []Installation
+		header, err := c.do(ctx, r, &batch)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, batch...)
+
+		next := nextLink(header.Values("Link"))
+		if next == "" {
+			return all, nil
+		}
+		if page == maxInstallationPages {
+			return nil, fmt.Errorf("GitHub lists more than %d pages of installations", maxInstallationPages)
+		}
+		if r, err = c.followLink(r, next); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// followLink builds the request for a pagination link. The link must stay on
+// the API host: the request carries the App's JWT, which must not be handed
+// to whatever host a reply names.
+func (c *Client) followLink(prev *request, link string) (*request, error) {
+	u, err := url.Parse(prev.url)
+	if err == nil {
+		u, err = u.Parse(link)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invalid GitHub pagination link: %w", err)
+	}
+	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) {
+		return nil, fmt.Errorf("refusing to follow GitHub pagination link to %s://%s: not the API host", u.Scheme, u.Host)
+	}
+	return &request{
+		method: prev.method,
+		url:    u.String(),
+		path:   strings.TrimPrefix(u.Path, c.base.Path),
+	}, nil
+}
+
+// nextLink returns the rel="next" target of RFC 8288 Link header values, as
+// GitHub writes them: <https://…?page=2>; rel="next", <…>; rel="last".
+func nextLink(values []string) string {
+	for _, v := range values {
+		for _, link := range strings.Split(v, ",") {
+			target, params, ok := strings.Cut(link, ";")
+			target = strings.TrimSpace(target)
+			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			for _, param := range strings.Split(params, ";") {
+				name, value, _ := strings.Cut(strings.TrimSpace(param), "=")
+				if strings.EqualFold(name, "rel") && hasToken(strings.Trim(value, `"`), "next") {
+					return target[1 : len(target)-1]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// hasToken reports whether the space-separated list holds tok.
+func hasToken(list, tok string) bool {
+	for _, f := range strings.Fields(list) {
+		if strings.EqualFold(f, tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// GetApp returns the App that the client authenticates as.
+func (c *Client) GetApp(ctx context.Context) (*App, error) {
+	return call[App](ctx, c, http.MethodGet, "/app", nil)
+}
+
+// call sends a request without pagination and decodes its reply into a T.
+func call[T any](ctx context.Context, c *Client, method, path string, body any) (*T, error) {
+	r, err := c.newRequest(method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	var out T
+	if _, err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -1,0 +1,330 @@
+// Package ghclient is a small typed client for the parts of the GitHub REST
+// API that a GitHub App needs to mint and revoke installation tokens. It
+// signs and caches the App's JWTs, corrects for clock skew, and retries
+// transient failures and short rate limits.
+package ghclient
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+const (
+	// DefaultBaseURL is the API root of github.com.
+	DefaultBaseURL = "https://api.github.com"
+	// DefaultUserAgent is sent when Config.UserAgent is empty; GitHub
+	// rejects requests without a User-Agent.
+	DefaultUserAgent = "vault-plugin-secrets-github-app"
+
+	apiVersion = "2022-11-28"
+	mediaType  = "application/vnd.github+json"
+
+	// maxResponseBytes bounds how much of a reply is read. The largest
+	// expected reply, a token naming 500 repositories, is about 3 MiB.
+	maxResponseBytes = 32 << 20
+)
+
+var errResponseTooLarge = fmt.Errorf("response body exceeds %d bytes", maxResponseBytes)
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the API root: "" for github.com, or "https://HOST/api/v3"
+	// for GitHub Enterprise Server.
+	BaseURL string
+	// AppID is the JWT issuer when ClientID is empty.
+	AppID int64
+	// ClientID is the JWT issuer when set, as GitHub recommends.
+	ClientID string
+	// PrivateKey signs the App's JWTs. Without it, only calls authenticated
+	// by an installation token work; the others return ErrNoPrivateKey.
+	PrivateKey *rsa.PrivateKey
+	UserAgent  string
+	// HTTPClient defaults to NewHTTPClient().
+	HTTPClient *http.Client
+	Logger     hclog.Logger
+	Retry      RetryPolicy
+	// Now replaces time.Now, for tests.
+	Now func() time.Time
+}
+
+// Client calls the GitHub API as a GitHub App. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL // Path has no trailing slash
+	userAgent string
+	http      *http.Client
+	logger    hclog.Logger
+	retry     RetryPolicy
+	now       func() time.Time
+	sleep     func(context.Context, time.Duration) error // replaced in tests
+	jwt       *jwtSigner                                 // nil without a private key
+}
+
+// New validates cfg and returns a Client.
+func New(cfg Config) (*Client, error) {
+	base, err := parseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		base:      base,
+		userAgent: cmp.Or(cfg.UserAgent, DefaultUserAgent),
+		http:      cfg.HTTPClient,
+		logger:    cfg.Logger,
+		retry:     cfg.Retry.withDefaults(),
+		now:       cfg.Now,
+		sleep:     sleepContext,
+	}
+	if c.http == nil {
+		c.http = NewHTTPClient()
+	}
+	if c.logger == nil {
+		c.logger = hclog.NewNullLogger()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if cfg.PrivateKey != nil {
+		issuer := cfg.ClientID
+		if issuer == "" {
+			if cfg.AppID <= 0 {
+				return nil, errors.New("an App ID or client ID is required to sign GitHub App JWTs")
+			}
+			// GitHub accepts the App ID as a number or a string; a string
+			// keeps iss the same type whichever identifier is configured.
+			issuer = strconv.FormatInt(cfg.AppID, 10)
+		}
+		c.jwt = &jwtSigner{key: cfg.PrivateKey, issuer: issuer, now: c.now, logger: c.logger}
+	}
+	return c, nil
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(cmp.Or(raw, DefaultBaseURL))
+	if err != nil {
+		return nil, fmt.Errorf("invalid GitHub base URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("invalid GitHub base URL %q: scheme must be http or https", raw)
+	case u.Host == "":
+		return nil, fmt.Errorf("invalid GitHub base URL %q: host is missing", raw)
+	case u.User != nil, u.RawQuery != "", u.Fragment != "":
+		return nil, fmt.Errorf("invalid GitHub base URL %q: credentials, query and fragment are not allowed", raw)
+	}
+	// GHES roots such as /api/v3 must survive joining, with or without a
+	// trailing slash; paths are appended to a root without one.
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	return u, nil
+}
+
+// NewHTTPClient returns an HTTP client tuned for many concurrent calls to one
+// GitHub host: connections are kept alive and reused, and every phase of a
+// request is bounded. Share one per configuration.
+func NewHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+			ExpectContinueTimeout: 1 * time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   128,
+		},
+	}
+}
+
+// JWTSignatures reports how many App JWTs the client has signed.
+func (c *Client) JWTSignatures() uint64 {
+	if c.jwt == nil {
+		return 0
+	}
+	return c.jwt.signatures.Load()
+}
+
+// request describes one API call, independent of its attempts.
+type request struct {
+	method string
+	url    string // absolute
+	path   string // relative to the base URL, for error messages
+	body   []byte // JSON, or nil; a byte slice so that every attempt can resend it
+	token  string // installation token; empty means a JWT call
+}
+
+// newRequest builds a request for path (relative to the base URL, already
+// escaped, optionally with a query) and body (JSON-encoded unless nil).
+func (c *Client) newRequest(method, path string, body any) (*request, error) {
+	r := &request{method: method, path: path, url: c.base.String() + path}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		r.path = path[:i]
+	}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encoding GitHub %s %s request: %w", method, r.path, err)
+		}
+		r.body = b
+	}
+	return r, nil
+}
+
+// response is a fully read reply.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	err    *APIError // set for non-2xx replies
+}
+
+// do sends r, retrying as the policy allows, and decodes a 2xx body into out
+// (unless out is nil). It is the only path by which requests are sent.
+func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, error) {
+	skewCorrected := false
+	for attempt := 1; ; attempt++ {
+		cred, err := c.credential(r)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.send(ctx, r, cred)
+		if err == nil && res.err == nil {
+			return res.header, decode(r, res.body, out)
+		}
+		if err == nil && r.token == "" && !skewCorrected && c.correctSkew(cred, res) {
+			// One extra attempt, outside the policy, with a JWT on GitHub's clock.
+			skewCorrected = true
+			attempt--
+			continue
+		}
+		delay, final := c.retryDelay(ctx, attempt, r, res, err)
+		if final != nil {
+			return nil, final
+		}
+		if err == nil {
+			err = res.err
+		}
+		c.logger.Debug("retrying GitHub request", "method", r.method, "path", r.path,
+			"attempt", attempt, "delay", delay.String(), "error", err)
+		if err := c.sleep(ctx, delay); err != nil {
+			return nil, fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
+		}
+	}
+}
+
+// credential returns the bearer credential for one attempt: the installation
+// token, or the App's current JWT.
+func (c *Client) credential(r *request) (string, error) {
+	if r.token != "" {
+		return r.token, nil
+	}
+	if c.jwt == nil {
+		return "", ErrNoPrivateKey
+	}
+	return c.jwt.get()
+}
+
+// send makes one attempt. A transport failure is returned as an error; any
+// HTTP reply, successful or not, as a response.
+func (c *Client) send(ctx context.Context, r *request, cred string) (*response, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", mediaType)
+	req.Header.Set("X-GitHub-Api-Version", apiVersion)
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Authorization", "Bearer "+cred)
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxResponseBytes {
+		return nil, errResponseTooLarge
+	}
+
+	res := &response{status: resp.StatusCode, header: resp.Header, body: b}
+	if resp.StatusCode/100 != 2 {
+		// GitHub does not echo credentials, but a proxy in between might.
+		b = bytes.ReplaceAll(b, []byte(cred), []byte("[REDACTED]"))
+		res.err = newAPIError(r.method, r.path, resp.StatusCode, b)
+	}
+	return res, nil
+}
+
+// correctSkew handles a 401 that blames the JWT's iat or exp: it adopts the
+// clock of GitHub's Date header and reports whether a retry makes sense.
+func (c *Client) correctSkew(cred string, res *response) bool {
+	if res.status != http.StatusUnauthorized || !isClockSkewMessage(res.err.Message) {
+		return false
+	}
+	githubNow, err := http.ParseTime(res.header.Get("Date"))
+	if err != nil {
+		return false
+	}
+	c.jwt.correctSkew(cred, githubNow)
+	return true
+}
+
+// retryDelay decides what follows a failed attempt: a delay before the next
+// one, or the error to hand the caller.
+func (c *Client) retryDelay(ctx context.Context, attempt int, r *request, res *response, err error) (time.Duration, error) {
+	lastAttempt := attempt >= c.retry.MaxAttempts
+	if err != nil {
+		err = fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
+		if lastAttempt || !retryableTransportError(ctx, err) {
+			return 0, err
+		}
+		return c.retry.backoff(attempt), nil
+	}
+	if wait, limited := rateLimitWait(res, c.now()); limited {
+		if lastAttempt || wait > c.retry.MaxRateLimitWait || exceedsDeadline(ctx, wait) {
+			return 0, &RateLimitError{Until: c.now().Add(wait), Message: res.err.Message}
+		}
+		return wait, nil
+	}
+	if lastAttempt || !retryableStatus(res.status) {
+		return 0, res.err
+	}
+	return c.retry.backoff(attempt), nil
+}
+
+func decode(r *request, body []byte, out any) error {
+	if out == nil || len(body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("decoding GitHub %s %s response: %w", r.method, r.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package ghclient
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrNoPrivateKey is returned by calls that authenticate as the App when the
+// client was configured without a private key.
+var ErrNoPrivateKey = errors.New("GitHub App private key is not configured")
+
+// maxSnippetBytes caps how much of a non-JSON error body (an HTML page from a
+// proxy, say) ends up in an error message.
+const maxSnippetBytes = 256
+
+// APIError is a non-2xx answer from GitHub.
+type APIError struct {
+	StatusCode       int
+	Message          string
+	DocumentationURL string
+	Method           string
+	Path             string
+}
+
+// Error names the request and GitHub's message. It never contains request
+// headers, so neither the JWT nor an installation token can leak through it.
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	return fmt.Sprintf("GitHub %s %s: %d %s", e.Method, e.Path, e.StatusCode, msg)
+}
+
+// IsNotFound reports whether err is a 404 from GitHub.
+func IsNotFound(err error) bool { return hasStatus(err, http.StatusNotFound) }
+
+// IsUnauthorized reports whether err is a 401 from GitHub.
+func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthorized) }
+
+// IsKeyMismatch reports whether GitHub refused the App's JWT as undecodable,
+// which for a JWT this package signed means the private key is not the key
+// of the App named in iss.
+func IsKeyMismatch(err error) bool {
+	return hasMessage(err, http.StatusUnauthorized, "A JSON web token could not be decoded")
+}
+
+// IsUnknownApp reports whether GitHub knows no App by the JWT's issuer.
+func IsUnknownApp(err error) bool {
+	return hasMessage(err, http.StatusNotFound, "Integration not found")
+}
+
+func hasStatus(err error, status int) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == status
+}
+
+func hasMessage(err error, status int, message string) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == status && apiErr.Message == message
+}
+
+// RateLimitError means GitHub asked us to wait longer than the retry policy
+// or the caller's deadline allows.
+type RateLimitError struct {
+	Until   time.Time
+	Message string
+}
+
+func (e *RateLimitError) Error() string {
+	return "GitHub rate limit exceeded; retry after " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// newAPIError decodes GitHub's {"message", "documentation_url"} error body,
+// falling back to a short snippet of whatever else the body holds.
+func newAPIError(method, path string, status int, body []byte) *APIError {
+	var payload struct {
+		Message          string `json:"message"`
+		DocumentationURL string `json:"documentation_url"`
+	}
+	if err := json.Unmarshal(body, &payload); err != nil || payload.Message == "" {
+		payload.Message = snippet(body)
+	}
+	return &APIError{
+		StatusCode:       status,
+		Message:          payload.Message,
+		DocumentationURL: payload.DocumentationURL,
+		Method:           method,
+		Path:             path,
+	}
+}
+
+func snippet(body []byte) string {
+	body = bytes.TrimSpace(body)
+	truncated := len(body) > maxSnippetBytes
+	if truncated {
+		body = body[:maxSnippetBytes]
+	}
+	// Cutting may split a UTF-8 sequence; ToValidUTF8 drops the remainder.
+	s := strings.TrimSpace(strings.ToValidUTF8(string(body), ""))
+	if truncated {
+		s += "…"
+	}
+	return s
+}

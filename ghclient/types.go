@@ -1,0 +1,56 @@
+package ghclient
+
+import "time"
+
+// TokenRequest narrows an installation token. Empty fields mean "everything
+// the installation has"; GitHub answers 422 when asked for more than that.
+type TokenRequest struct {
+	Repositories  []string          `json:"repositories,omitempty"`
+	RepositoryIDs []int64           `json:"repository_ids,omitempty"`
+	Permissions   map[string]string `json:"permissions,omitempty"`
+}
+
+// InstallationToken is a minted installation access token.
+type InstallationToken struct {
+	Token               string            `json:"token"`
+	ExpiresAt           time.Time         `json:"expires_at"`
+	Permissions         map[string]string `json:"permissions"`
+	RepositorySelection string            `json:"repository_selection"`
+	Repositories        []Repository      `json:"repositories"`
+}
+
+// Repository holds only the identifying fields of a repository. GitHub sends
+// about 6 KB per repository in a token reply; everything else is dropped
+// while decoding so that it is never retained.
+type Repository struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	FullName string `json:"full_name"`
+}
+
+// Installation is an installation of the App on an account.
+type Installation struct {
+	ID                  int64             `json:"id"`
+	AppID               int64             `json:"app_id"`
+	Account             Account           `json:"account"`
+	TargetType          string            `json:"target_type"`
+	RepositorySelection string            `json:"repository_selection"`
+	Permissions         map[string]string `json:"permissions"`
+	SuspendedAt         *time.Time        `json:"suspended_at"`
+}
+
+// Account is the user or organization an installation belongs to.
+type Account struct {
+	Login string `json:"login"`
+	ID    int64  `json:"id"`
+	Type  string `json:"type"`
+}
+
+// App is the GitHub App itself.
+type App struct {
+	ID          int64             `json:"id"`
+	Slug        string            `json:"slug"`
+	ClientID    string            `json:"client_id"`
+	Name        string            `json:"name"`
+	Permissions map[string]string `json:"permissions"`
+}
