@@ -1,0 +1,253 @@
+package ghemu
+
+import (
+	"encoding/base64"
+	"fmt"
+)
+
+// The JSON shapes below follow GitHub's REST schema closely, including the
+// many *_url fields: a repository object weighs several KB, as on GitHub,
+// so performance tests can prove the plugin does not carry them around.
+
+// nodeID builds a legacy GraphQL node ID, such as "MDEwOlJlcG9zaXRvcnkx"
+// for repository 1.
+func nodeID(kind string, id int64) string {
+	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "%02d:%s%d", len(kind), kind, id))
+}
+
+// urlField is a JSON field whose value is a base URL plus a suffix.
+type urlField struct{ name, suffix string }
+
+var accountURLFields = []urlField{
+	{"followers_url", "/followers"},
+	{"following_url", "/following{/other_user}"},
+	{"gists_url", "/gists{/gist_id}"},
+	{"starred_url", "/starred{/owner}{/repo}"},
+	{"subscriptions_url", "/subscriptions"},
+	{"organizations_url", "/orgs"},
+	{"repos_url", "/repos"},
+	{"events_url", "/events{/privacy}"},
+	{"received_events_url", "/received_events"},
+}
+
+var repoURLFields = []urlField{
+	{"forks_url", "/forks"},
+	{"keys_url", "/keys{/key_id}"},
+	{"collaborators_url", "/collaborators{/collaborator}"},
+	{"teams_url", "/teams"},
+	{"hooks_url", "/hooks"},
+	{"issue_events_url", "/issues/events{/number}"},
+	{"events_url", "/events"},
+	{"assignees_url", "/assignees{/user}"},
+	{"branches_url", "/branches{/branch}"},
+	{"tags_url", "/tags"},
+	{"blobs_url", "/git/blobs{/sha}"},
+	{"git_tags_url", "/git/tags{/sha}"},
+	{"git_refs_url", "/git/refs{/sha}"},
+	{"trees_url", "/git/trees{/sha}"},
+	{"statuses_url", "/statuses/{sha}"},
+	{"languages_url", "/languages"},
+	{"stargazers_url", "/stargazers"},
+	{"contributors_url", "/contributors"},
+	{"subscribers_url", "/subscribers"},
+	{"subscription_url", "/subscription"},
+	{"commits_url", "/commits{/sha}"},
+	{"git_commits_url", "/git/commits{/sha}"},
+	{"comments_url", "/comments{/number}"},
+	{"issue_comment_url", "/issues/comments{/number}"},
+	{"contents_url", "/contents/{+path}"},
+	{"compare_url", "/compare/{base}...{head}"},
+	{"merges_url", "/merges"},
+	{"archive_url", "/{archive_format}{/ref}"},
+	{"downloads_url", "/downloads"},
+	{"issues_url", "/issues{/number}"},
+	{"pulls_url", "/pulls{/number}"},
+	{"milestones_url", "/milestones{/number}"},
+	{"notifications_url", "/notifications{?since,all,participating}"},
+	{"labels_url", "/labels{/name}"},
+	{"releases_url", "/releases{/id}"},
+	{"deployments_url", "/deployments"},
+}
+
+func addURLFields(m map[string]any, base string, fields []urlField) {
+	for _, f := range fields {
+		m[f.name] = base + f.suffix
+	}
+}
+
+// accountJSON is GitHub's simple-user object.
+func accountJSON(u urls, a Account) map[string]any {
+	api := u.api + "/users/" + a.Login
+	m := map[string]any{
+		"login":          a.Login,
+		"id":             a.ID,
+		"node_id":        nodeID(a.Type, a.ID),
+		"avatar_url":     fmt.Sprintf("%s/avatars/u/%d?v=4", u.web, a.ID),
+		"gravatar_id":    "",
+		"url":            api,
+		"html_url":       u.web + "/" + a.Login,
+		"type":           a.Type,
+		"user_view_type": "public",
+		"site_admin":     false,
+	}
+	addURLFields(m, api, accountURLFields)
+	return m
+}
+
+// repoJSON is GitHub's full repository object. The caller holds s.mu.
+func (s *Server) repoJSON(u urls, r *repository) map[string]any {
+	full := r.Owner + "/" + r.Name
+	api := u.api + "/repos/" + full
+	visibility := "public"
+	if r.Private {
+		visibility = "private"
+	}
+	created := timestamp(r.created)
+	m := map[string]any{
+		"id":                             r.ID,
+		"node_id":                        nodeID("Repository", r.ID),
+		"name":                           r.Name,
+		"full_name":                      full,
+		"private":                        r.Private,
+		"owner":                          accountJSON(u, s.account(r.Owner)),
+		"html_url":                       u.web + "/" + full,
+		"description":                    "Emulated repository " + full + ", served by the ghemu GitHub App API emulator.",
+		"fork":                           false,
+		"url":                            api,
+		"created_at":                     created,
+		"updated_at":                     created,
+		"pushed_at":                      created,
+		"git_url":                        "git://" + u.host + "/" + full + ".git",
+		"ssh_url":                        "git@" + u.host + ":" + full + ".git",
+		"clone_url":                      u.web + "/" + full + ".git",
+		"svn_url":                        u.web + "/" + full,
+		"homepage":                       nil,
+		"size":                           1024,
+		"stargazers_count":               0,
+		"watchers_count":                 0,
+		"language":                       "Go",
+		"has_issues":                     true,
+		"has_projects":                   true,
+		"has_downloads":                  true,
+		"has_wiki":                       true,
+		"has_pages":                      false,
+		"has_discussions":                false,
+		"forks_count":                    0,
+		"mirror_url":                     nil,
+		"archived":                       false,
+		"disabled":                       false,
+		"open_issues_count":              0,
+		"license":                        mitLicense(u),
+		"allow_forking":                  !r.Private,
+		"is_template":                    false,
+		"web_commit_signoff_required":    false,
+		"topics":                         []string{"emulator", "github-app", "vault"},
+		"visibility":                     visibility,
+		"forks":                          0,
+		"open_issues":                    0,
+		"watchers":                       0,
+		"default_branch":                 "main",
+		"permissions":                    map[string]bool{"admin": false, "maintain": false, "push": false, "triage": false, "pull": true},
+		"security_and_analysis":          securityAndAnalysis(),
+		"custom_properties":              map[string]any{},
+		"temp_clone_token":               "",
+		"network_count":                  0,
+		"subscribers_count":              0,
+		"allow_rebase_merge":             true,
+		"allow_squash_merge":             true,
+		"allow_merge_commit":             true,
+		"allow_auto_merge":               false,
+		"allow_update_branch":            false,
+		"delete_branch_on_merge":         false,
+		"use_squash_pr_title_as_default": false,
+		"squash_merge_commit_title":      "COMMIT_OR_PR_TITLE",
+		"squash_merge_commit_message":    "COMMIT_MESSAGES",
+		"merge_commit_title":             "MERGE_MESSAGE",
+		"merge_commit_message":           "PR_TITLE",
+	}
+	addURLFields(m, api, repoURLFields)
+	return m
+}
+
+func mitLicense(u urls) map[string]any {
+	return map[string]any{
+		"key":     "mit",
+		"name":    "MIT License",
+		"spdx_id": "MIT",
+		"url":     u.api + "/licenses/mit",
+		"node_id": "MDc6TGljZW5zZTEz",
+	}
+}
+
+func securityAndAnalysis() map[string]any {
+	out := map[string]any{}
+	for _, k := range []string{"advanced_security", "secret_scanning", "secret_scanning_push_protection",
+		"secret_scanning_non_provider_patterns", "secret_scanning_validity_checks", "dependabot_security_updates"} {
+		out[k] = map[string]string{"status": "disabled"}
+	}
+	return out
+}
+
+// installationJSON is GitHub's installation object. The caller holds s.mu.
+func (s *Server) installationJSON(u urls, in *installation) map[string]any {
+	app := s.apps[in.AppID]
+	html := fmt.Sprintf("%s/settings/installations/%d", u.web, in.ID)
+	if in.Account.Type == AccountOrganization {
+		html = fmt.Sprintf("%s/organizations/%s/settings/installations/%d", u.web, in.Account.Login, in.ID)
+	}
+	var suspendedAt, suspendedBy any
+	if !in.suspendedAt.IsZero() {
+		suspendedAt = timestamp(in.suspendedAt)
+		suspendedBy = accountJSON(u, in.Account)
+	}
+	m := map[string]any{
+		"id":                        in.ID,
+		"account":                   accountJSON(u, in.Account),
+		"repository_selection":      in.RepositorySelection,
+		"access_tokens_url":         fmt.Sprintf("%s/app/installations/%d/access_tokens", u.api, in.ID),
+		"repositories_url":          u.api + "/installation/repositories",
+		"html_url":                  html,
+		"app_id":                    in.AppID,
+		"target_id":                 in.Account.ID,
+		"target_type":               in.Account.Type,
+		"permissions":               in.Permissions,
+		"events":                    []string{},
+		"created_at":                timestamp(in.created),
+		"updated_at":                timestamp(in.created),
+		"single_file_name":          nil,
+		"has_multiple_single_files": false,
+		"single_file_paths":         []string{},
+		"suspended_by":              suspendedBy,
+		"suspended_at":              suspendedAt,
+	}
+	if app != nil {
+		m["client_id"] = app.ClientID
+		m["app_slug"] = app.Slug
+	}
+	return m
+}
+
+// appJSON is GitHub's integration object. The caller holds s.mu.
+func (s *Server) appJSON(u urls, a *app) map[string]any {
+	var owner any
+	if a.Owner.Login != "" {
+		owner = accountJSON(u, a.Owner)
+	}
+	created := timestamp(a.created)
+	return map[string]any{
+		"id":                  a.ID,
+		"slug":                a.Slug,
+		"node_id":             nodeID("Integration", a.ID),
+		"client_id":           a.ClientID,
+		"owner":               owner,
+		"name":                a.Name,
+		"description":         "",
+		"external_url":        u.web,
+		"html_url":            u.web + "/apps/" + a.Slug,
+		"created_at":          created,
+		"updated_at":          created,
+		"permissions":         a.Permissions,
+		"events":              []string{},
+		"installations_count": len(s.appInstallations(a.ID)),
+	}
+}

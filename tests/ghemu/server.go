@@ -1,0 +1,265 @@
+// Package ghemu emulates the parts of GitHub's REST API that a GitHub App uses
+// to mint installation tokens: App JWT authentication, installation lookup,
+// token minting with narrowed scope, token use and revocation.
+//
+// It is strict on purpose. Tests of the plugin are only as good as the server
+// they run against, so the emulator refuses everything GitHub refuses, with
+// GitHub's statuses and messages, and records every request so that tests can
+// assert what a client actually sent. Fault injection, latency and clock skew
+// let reliability tests exercise retries and clock-drift recovery.
+package ghemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// ghesPrefix is the path prefix of a GitHub Enterprise Server API base URL.
+const ghesPrefix = "/api/v3"
+
+// Server is the emulator. The zero value is not usable; call New.
+type Server struct {
+	mux   *http.ServeMux
+	admin *http.ServeMux
+
+	// Clock and latency settings are atomics because the clock is read
+	// while s.mu is held.
+	nowFunc atomic.Pointer[func() time.Time]
+	skew    atomic.Int64 // time.Duration
+	latency atomic.Int64 // time.Duration
+
+	mu            sync.RWMutex // guards the model below
+	apps          map[int64]*app
+	installations map[int64]*installation
+	repos         map[int64]*repository
+	accounts      map[string]Account // by lower-case login
+	tokens        map[string]*token
+	longTokens    bool
+
+	rec recording // requests, counters, faults, rate-limit window
+
+	lifeMu sync.Mutex
+	url    string
+	stop   func()
+}
+
+// New returns an emulator with no Apps and no listener. Serve it with
+// Start, NewTestServer, or any http.Server.
+func New() *Server {
+	s := &Server{
+		apps:          map[int64]*app{},
+		installations: map[int64]*installation{},
+		repos:         map[int64]*repository{},
+		accounts:      map[string]Account{},
+		tokens:        map[string]*token{},
+	}
+	s.rec.reset()
+	s.mux = s.routes()
+	s.admin = s.adminRoutes()
+	return s
+}
+
+// NewTestServer starts an emulator on a loopback httptest server that is
+// closed when the test ends.
+func NewTestServer(t testing.TB) *Server {
+	s := New()
+	ts := httptest.NewServer(s)
+	s.setListener(ts.URL, ts.Close) // cannot fail: s is new
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start listens on addr (such as "127.0.0.1:0") and serves in the
+// background. It returns the base URL.
+func (s *Server) Start(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	url := "http://" + ln.Addr().String()
+	if err := s.setListener(url, func() { srv.Close() }); err != nil {
+		ln.Close()
+		return "", err
+	}
+	// Serve returns only once Close has shut the server down.
+	go srv.Serve(ln)
+	return url, nil
+}
+
+func (s *Server) setListener(url string, stop func()) error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.stop != nil {
+		return errors.New("ghemu: server already started")
+	}
+	s.url, s.stop = url, stop
+	return nil
+}
+
+// Close stops the listener started by Start or NewTestServer. It is safe
+// to call more than once.
+func (s *Server) Close() {
+	s.lifeMu.Lock()
+	stop := s.stop
+	s.stop = nil
+	s.lifeMu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// URL returns the base URL of the listener, or "" before one is started.
+func (s *Server) URL() string {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	return s.url
+}
+
+// SetLatency delays every reply by d.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+
+// SetClockSkew sets the emulator's clock to the base clock plus d, as if
+// GitHub's clock and the client's disagreed.
+func (s *Server) SetClockSkew(d time.Duration) { s.skew.Store(int64(d)) }
+
+// SetNow replaces the base clock (time.Now), for example to expire tokens
+// without waiting. nil restores time.Now. The clock skew still applies.
+func (s *Server) SetNow(now func() time.Time) {
+	if now == nil {
+		s.nowFunc.Store(nil)
+		return
+	}
+	s.nowFunc.Store(&now)
+}
+
+// now is the emulator's clock: it dates replies, checks JWTs and expires
+// tokens.
+func (s *Server) now() time.Time {
+	base := time.Now
+	if f := s.nowFunc.Load(); f != nil {
+		base = *f
+	}
+	return base().Add(time.Duration(s.skew.Load())).UTC()
+}
+
+// exchange carries per-request state from ServeHTTP to the handlers.
+type exchange struct {
+	rec  *Request
+	urls urls
+}
+
+type exchangeKey struct{}
+
+func exchangeOf(r *http.Request) *exchange {
+	return r.Context().Value(exchangeKey{}).(*exchange)
+}
+
+// ServeHTTP records the request, applies latency and faults, enforces the
+// User-Agent rule, then routes the request with any /api/v3 prefix removed.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r)
+		return
+	}
+	apiPath, prefix := splitPrefix(r.URL.Path)
+	rw := &recorder{ResponseWriter: w, s: s, rec: s.rec.begin(r)}
+	defer rw.commit(http.StatusOK) // a handler that wrote nothing replied 200
+
+	sleep(r.Context(), time.Duration(s.latency.Load()))
+	s.writeCommonHeaders(w.Header())
+
+	if f, ok := s.rec.takeFault(apiPath); ok {
+		rw.inject(f)
+		return
+	}
+	if r.UserAgent() == "" {
+		writeError(rw, http.StatusForbidden, userAgentMessage)
+		return
+	}
+	// GitHub does not clean paths: a client that joins URLs badly
+	// ("/api/v3//app", "/app/") must see a 404, not a redirect.
+	if path.Clean(apiPath) != apiPath {
+		writeAPIError(rw, errNotFound)
+		return
+	}
+
+	inner := r.Clone(context.WithValue(r.Context(), exchangeKey{}, &exchange{
+		rec:  rw.rec,
+		urls: newURLs(r, prefix),
+	}))
+	inner.URL.Path, inner.URL.RawPath = apiPath, ""
+	s.mux.ServeHTTP(rw, inner)
+}
+
+// splitPrefix separates a GitHub Enterprise Server /api/v3 prefix from the
+// API path.
+func splitPrefix(p string) (apiPath, prefix string) {
+	if rest, ok := strings.CutPrefix(p, ghesPrefix); ok && (rest == "" || rest[0] == '/') {
+		if rest == "" {
+			rest = "/"
+		}
+		return rest, ghesPrefix
+	}
+	return p, ""
+}
+
+const userAgentMessage = "Request forbidden by administrative rules. Please make sure your request has a User-Agent header " +
+	"(https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). " +
+	"Check https://developer.github.com for other possible causes."
+
+// writeCommonHeaders adds the headers GitHub sends on every reply. Date
+// comes from the emulator clock because clients derive clock skew from it.
+func (s *Server) writeCommonHeaders(h http.Header) {
+	now := s.now()
+	h.Set("Date", now.Format(http.TimeFormat))
+	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
+	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
+	h.Set("X-GitHub-Request-Id", randomHex(8))
+	used, reset := s.rec.spendRateLimit(now)
+	h.Set("X-RateLimit-Limit", fmt.Sprint(rateLimit))
+	h.Set("X-RateLimit-Remaining", fmt.Sprint(max(rateLimit-used, 0)))
+	h.Set("X-RateLimit-Used", fmt.Sprint(used))
+	h.Set("X-RateLimit-Reset", fmt.Sprint(reset.Unix()))
+	h.Set("X-RateLimit-Resource", "core")
+}
+
+// sleep waits d, or less if the client goes away.
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// urls are the base URLs that GitHub embeds in its JSON, derived from the
+// request so that links point back at the emulator.
+type urls struct {
+	api  string // scheme://host[/api/v3]
+	web  string // scheme://host
+	host string
+}
+
+func newURLs(r *http.Request, prefix string) urls {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	web := scheme + "://" + r.Host
+	return urls{api: web + prefix, web: web, host: r.Host}
+}

@@ -1,0 +1,323 @@
+package ghemu
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// TokenInfo is the scope of a minted installation token.
+type TokenInfo struct {
+	AppID               int64  `json:"app_id"`
+	InstallationID      int64  `json:"installation_id"`
+	RepositorySelection string `json:"repository_selection"` // as the mint reply said
+	// RepositoriesNamed is true when the token was narrowed to named
+	// repositories; otherwise it follows the installation's access.
+	RepositoriesNamed bool `json:"repositories_named"`
+	// RepositoryIDs and RepositoryNames (without owner) list, by ID, what
+	// the token can reach now.
+	RepositoryIDs   []int64           `json:"repository_ids"`
+	RepositoryNames []string          `json:"repository_names"`
+	Permissions     map[string]string `json:"permissions"`
+	ExpiresAt       time.Time         `json:"expires_at"`
+	Revoked         bool              `json:"revoked"`
+	Expired         bool              `json:"expired"` // by the emulator clock
+}
+
+// tokenLifetime is how long GitHub's installation tokens live.
+const tokenLifetime = time.Hour
+
+// maxTokenRepos is how many repositories one mint request may name.
+const maxTokenRepos = 500
+
+// GitHub's replies to bad mint requests and bad tokens (see the facts sheet).
+var (
+	errBadJSON        = &apiError{http.StatusBadRequest, "Problems parsing JSON"}
+	errInvalidRequest = &apiError{http.StatusUnprocessableEntity, "Invalid request."}
+	errSuspended      = &apiError{http.StatusForbidden, "This installation has been suspended"}
+	errTooManyRepos   = &apiError{http.StatusUnprocessableEntity, "Too many repositories were requested. The maximum is 500."}
+	errRepoAccess     = &apiError{http.StatusUnprocessableEntity, "There is at least one repository that does not exist or is not accessible to the parent installation."}
+	errBadLevel       = &apiError{http.StatusUnprocessableEntity, `There is at least one permission action that is not supported. It should be one of: "read", "write" or "admin".`}
+	errNotGranted     = &apiError{http.StatusUnprocessableEntity, "The permissions requested are not granted to this installation."}
+	errBadCredentials = &apiError{http.StatusUnauthorized, "Bad credentials"}
+)
+
+// token is a minted installation token.
+type token struct {
+	value          string
+	appID          int64
+	installationID int64
+	repoIDs        []int64 // named when minting; nil follows the installation
+	selection      string
+	permissions    map[string]string
+	expiresAt      time.Time
+	revoked        bool
+}
+
+// mintRequest is the body of POST /app/installations/{id}/access_tokens.
+type mintRequest struct {
+	Repositories  []string          `json:"repositories"`
+	RepositoryIDs []int64           `json:"repository_ids"`
+	Permissions   map[string]string `json:"permissions"`
+}
+
+// parseMintRequest reads the optional body: bad JSON is a 400, JSON of the
+// wrong shape a 422, as GitHub's schema validation answers.
+func parseMintRequest(body []byte) (mintRequest, *apiError) {
+	var req mintRequest
+	if len(bytes.TrimSpace(body)) == 0 {
+		return req, nil
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		if syn := (*json.SyntaxError)(nil); errors.As(err, &syn) {
+			return req, errBadJSON
+		}
+		return req, errInvalidRequest
+	}
+	return req, nil
+}
+
+// mint creates an installation token for an App and returns GitHub's reply.
+func (s *Server) mint(appID, installationID int64, body []byte, u urls) (map[string]any, *apiError) {
+	req, bodyErr := parseMintRequest(body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.installations[installationID]
+	if in == nil || in.AppID != appID {
+		return nil, errNotFound
+	}
+	if in.Suspended {
+		return nil, errSuspended
+	}
+	if bodyErr != nil {
+		return nil, bodyErr
+	}
+	if len(req.Repositories)+len(req.RepositoryIDs) > maxTokenRepos {
+		return nil, errTooManyRepos
+	}
+	repos, err := s.namedRepos(in, req)
+	if err != nil {
+		return nil, err
+	}
+	perms, err := requestedPermissions(in.Permissions, req.Permissions)
+	if err != nil {
+		return nil, err
+	}
+
+	t := &token{
+		appID:          appID,
+		installationID: installationID,
+		selection:      in.RepositorySelection,
+		permissions:    perms,
+		expiresAt:      s.now().Add(tokenLifetime).Truncate(time.Second),
+	}
+	if repos != nil {
+		t.selection = SelectionSelected
+		for _, r := range repos {
+			t.repoIDs = append(t.repoIDs, r.ID)
+		}
+	}
+	t.value = s.newTokenValue(appID, installationID, t.expiresAt)
+	s.tokens[t.value] = t
+
+	reply := map[string]any{
+		"token":                t.value,
+		"expires_at":           timestamp(t.expiresAt),
+		"permissions":          perms,
+		"repository_selection": t.selection,
+	}
+	if repos != nil {
+		objs := make([]map[string]any, len(repos))
+		for i, r := range repos {
+			objs[i] = s.repoJSON(u, r)
+		}
+		reply["repositories"] = objs
+	}
+	return reply, nil
+}
+
+// namedRepos resolves the repositories a mint request names, by name
+// (case-insensitive) or ID, among those the installation can reach. It
+// returns nil when none are named. The caller holds s.mu.
+func (s *Server) namedRepos(in *installation, req mintRequest) ([]*repository, *apiError) {
+	if len(req.Repositories) == 0 && len(req.RepositoryIDs) == 0 {
+		return nil, nil
+	}
+	byName := map[string]*repository{}
+	byID := map[int64]*repository{}
+	for _, r := range s.accessibleRepos(in) {
+		byName[strings.ToLower(r.Name)] = r
+		byID[r.ID] = r
+	}
+	picked := map[int64]*repository{}
+	for _, name := range req.Repositories {
+		r, ok := byName[strings.ToLower(name)]
+		if !ok {
+			return nil, errRepoAccess
+		}
+		picked[r.ID] = r
+	}
+	for _, id := range req.RepositoryIDs {
+		r, ok := byID[id]
+		if !ok {
+			return nil, errRepoAccess
+		}
+		picked[id] = r
+	}
+	out := make([]*repository, 0, len(picked))
+	for _, r := range picked {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *repository) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// requestedPermissions checks a request against the installation's grant.
+// No request means everything granted.
+func requestedPermissions(granted, requested map[string]string) (map[string]string, *apiError) {
+	if len(requested) == 0 {
+		return cloneMap(granted), nil
+	}
+	for _, level := range requested {
+		if levelRank[level] == 0 {
+			return nil, errBadLevel
+		}
+	}
+	for name, level := range requested {
+		if !covers(granted[name], level) {
+			return nil, errNotGranted
+		}
+	}
+	return cloneMap(requested), nil
+}
+
+// liveToken finds a usable token. The caller holds s.mu.
+func (s *Server) liveToken(value string) (*token, *installation, *apiError) {
+	t := s.tokens[value]
+	if t == nil || t.revoked || !s.now().Before(t.expiresAt) {
+		return nil, nil, errBadCredentials
+	}
+	in := s.installations[t.installationID]
+	if in == nil {
+		return nil, nil, errBadCredentials
+	}
+	if in.Suspended {
+		return nil, nil, errSuspended
+	}
+	return t, in, nil
+}
+
+// tokenRepos lists, by ID, the repositories a token can reach now: the
+// named ones still in the installation, or all the installation reaches.
+// The caller holds s.mu.
+func (s *Server) tokenRepos(t *token, in *installation) []*repository {
+	repos := s.accessibleRepos(in)
+	if t.repoIDs == nil {
+		return repos
+	}
+	return slices.DeleteFunc(repos, func(r *repository) bool { return !slices.Contains(t.repoIDs, r.ID) })
+}
+
+// Token returns the scope of a minted token.
+func (s *Server) Token(value string) (TokenInfo, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tokens[value]
+	if t == nil {
+		return TokenInfo{}, false
+	}
+	info := TokenInfo{
+		AppID:               t.appID,
+		InstallationID:      t.installationID,
+		RepositorySelection: t.selection,
+		RepositoriesNamed:   t.repoIDs != nil,
+		RepositoryIDs:       []int64{},
+		RepositoryNames:     []string{},
+		Permissions:         cloneMap(t.permissions),
+		ExpiresAt:           t.expiresAt,
+		Revoked:             t.revoked,
+		Expired:             !s.now().Before(t.expiresAt),
+	}
+	if in := s.installations[t.installationID]; in != nil {
+		for _, r := range s.tokenRepos(t, in) {
+			info.RepositoryIDs = append(info.RepositoryIDs, r.ID)
+			info.RepositoryNames = append(info.RepositoryNames, r.Name)
+		}
+	}
+	return info, true
+}
+
+// LiveTokens counts tokens minted, not revoked and not expired.
+func (s *Server) LiveTokens() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	now := s.now()
+	n := 0
+	for _, t := range s.tokens {
+		if !t.revoked && now.Before(t.expiresAt) {
+			n++
+		}
+	}
+	return n
+}
+
+// SetTokenFormat selects the token format: long=true emits GitHub's newer
+// stateless format, ghs_<app id>_<JWT-like string with dots> of about 520
+// characters; false (the default) the classic ghs_ and 36 alphanumerics.
+// Clients must treat both as opaque.
+func (s *Server) SetTokenFormat(long bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.longTokens = long
+}
+
+// newTokenValue returns an unused token value. The caller holds s.mu.
+func (s *Server) newTokenValue(appID, installationID int64, exp time.Time) string {
+	for {
+		v := "ghs_" + randomAlnum(36)
+		if s.longTokens {
+			v = longToken(appID, installationID, exp)
+		}
+		if s.tokens[v] == nil {
+			return v
+		}
+	}
+}
+
+// longToken imitates the stateless format: the shape (prefix, app ID,
+// three base64url segments, length) matters, not the content.
+func longToken(appID, installationID int64, exp time.Time) string {
+	enc := base64.RawURLEncoding
+	header := enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT","kid":"ghs-1"}`))
+	payload := enc.EncodeToString(fmt.Appendf(nil,
+		`{"iss":"github","sub":"installation:%d","exp":%d,"jti":"%s"}`, installationID, exp.Unix(), randomAlnum(24)))
+	sig := make([]byte, 256)
+	rand.Read(sig)
+	return fmt.Sprintf("ghs_%d_%s.%s.%s", appID, header, payload, enc.EncodeToString(sig))
+}
+
+const alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// randomAlnum returns n uniformly random alphanumerics.
+func randomAlnum(n int) string {
+	out := make([]byte, 0, n)
+	buf := make([]byte, 2*n)
+	for len(out) < n {
+		rand.Read(buf)
+		for _, b := range buf {
+			// Rejecting the top 8 byte values keeps the choice uniform.
+			if int(b) < 4*len(alphanumerics) && len(out) < n {
+				out = append(out, alphanumerics[int(b)%len(alphanumerics)])
+			}
+		}
+	}
+	return string(out)
+}
