@@ -1,0 +1,135 @@
+// Package githubapp is a Vault secrets engine that turns a GitHub App into a
+// source of short-lived, narrowly scoped installation access tokens.
+package githubapp
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
+)
+
+// Version is the plugin's version, stamped at build time with
+// -ldflags "-X github.com/vault-github-app/vault-plugin-secrets-github-app.Version=…".
+var Version = "v0.1.0-dev"
+
+// operationPrefix names every operation in the OpenAPI spec, giving
+// operation IDs such as "github-app-write-config".
+const operationPrefix = "github-app"
+
+const backendHelp = `
+The GitHub App secrets engine keeps a GitHub App's private key in Vault and
+mints GitHub App installation access tokens as Vault leases.
+
+Configure the App at "config", map role names to an installation and a
+repository/permission scope at "roles/<name>", then read "token/<name>" to
+get a token that expires within the hour. Revoking the lease revokes the
+token at GitHub.
+`
+
+// Factory returns a configured instance of the backend.
+func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+	b := newBackend()
+	if err := b.Setup(ctx, conf); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// backend caches what every token request needs (the parsed config, the
+// GitHub client built from it, the roles) so that minting costs one GitHub
+// call and no storage decoding. Storage writes and Invalidate drop the cache.
+type backend struct {
+	*framework.Backend
+
+	lock sync.RWMutex
+	// github is built from the stored config on first use and dropped
+	// whenever the config changes; nil means "not built yet".
+	github *githubState
+	roles  map[string]*role
+}
+
+func newBackend() *backend {
+	b := &backend{roles: make(map[string]*role)}
+	b.Backend = &framework.Backend{
+		Help:           strings.TrimSpace(backendHelp),
+		BackendType:    logical.TypeLogical,
+		RunningVersion: Version,
+		Invalidate:     b.invalidate,
+		PathsSpecial: &logical.Paths{
+			SealWrapStorage: []string{configStoragePath},
+		},
+		Paths: framework.PathAppend(
+			[]*framework.Path{pathConfig(b)},
+			pathRoles(b),
+			[]*framework.Path{pathToken(b)},
+			pathInstallations(b),
+		),
+		Secrets: []*framework.Secret{secretToken(b)},
+	}
+	return b
+}
+
+// invalidate runs when another node (replication) or this one changes
+// storage, so that no stale config, client or role outlives the change.
+func (b *backend) invalidate(_ context.Context, key string) {
+	switch {
+	case key == configStoragePath:
+		b.resetGitHub()
+	case strings.HasPrefix(key, roleStoragePrefix):
+		b.forgetRole(strings.TrimPrefix(key, roleStoragePrefix))
+	}
+}
+
+// userAgent identifies the plugin to GitHub; GitHub rejects requests
+// without one.
+func userAgent() string {
+	return "vault-plugin-secrets-github-app/" + Version
+}
+
+// githubState is everything derived from one version of the config. It is
+// replaced as a whole, so a request never mixes two configs.
+type githubState struct {
+	config        *appConfig
+	client        *ghclient.Client
+	installations *installationCache
+}
+
+// githubFor returns the state for the stored config, building it on first
+// use. It returns (nil, nil) when the engine is not configured.
+func (b *backend) githubFor(ctx context.Context, s logical.Storage) (*githubState, error) {
+	b.lock.RLock()
+	gh := b.github
+	b.lock.RUnlock()
+	if gh != nil {
+		return gh, nil
+	}
+
+	// Build under the write lock: a concurrent config write cannot slip
+	// between reading storage and caching what was read.
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	if b.github != nil {
+		return b.github, nil
+	}
+	cfg, err := readConfig(ctx, s)
+	if err != nil || cfg == nil {
+		return nil, err
+	}
+	client, err := cfg.newClient(b.Logger())
+	if err != nil {
+		return nil, err
+	}
+	b.github = &githubState{config: cfg, client: client, installations: newInstallationCache()}
+	return b.github, nil
+}
+
+func (b *backend) resetGitHub() {
+	b.lock.Lock()
+	b.github = nil
+	b.lock.Unlock()
+}

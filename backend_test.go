@@ -1,0 +1,253 @@
+package githubapp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+)
+
+const (
+	testAppID    = 4242
+	testClientID = "Iv1.test0123456789"
+)
+
+var (
+	keysOnce         sync.Once
+	appKey, otherKey *rsa.PrivateKey
+)
+
+// testKeys returns the App's key and an unrelated one, generated once per
+// test binary: RSA key generation is the slowest thing these tests do.
+func testKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
+	t.Helper()
+	keysOnce.Do(func() {
+		var err error
+		if appKey, err = ghemu.GenerateKey(2048); err != nil {
+			panic(err)
+		}
+		if otherKey, err = ghemu.GenerateKey(2048); err != nil {
+			panic(err)
+		}
+	})
+	return appKey, otherKey
+}
+
+func pkcs1PEM(key *rsa.PrivateKey) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+}
+
+func pkcs8PEM(t testing.TB, key any) string {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// testEnv is a backend on in-memory storage, configured against an
+// emulated GitHub that holds the sample App, org and user.
+type testEnv struct {
+	t       testing.TB
+	b       *backend
+	storage logical.Storage
+	gh      *ghemu.Server
+	sample  ghemu.Sample
+	key     *rsa.PrivateKey
+	logs    *syncBuffer
+}
+
+// syncBuffer collects the backend's log output for assertions.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// newUnconfiguredEnv starts the emulator and a backend with no config.
+func newUnconfiguredEnv(t testing.TB) *testEnv {
+	t.Helper()
+	key, _ := testKeys(t)
+	logs := &syncBuffer{}
+	conf := logical.TestBackendConfig()
+	conf.StorageView = &logical.InmemStorage{}
+	conf.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: logs})
+	b, err := Factory(context.Background(), conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := ghemu.NewTestServer(t)
+	return &testEnv{
+		t: t, b: b.(*backend), storage: conf.StorageView, gh: gh, key: key, logs: logs,
+		sample: gh.SeedSample(testAppID, testClientID, &key.PublicKey),
+	}
+}
+
+// newTestEnv also writes a valid config naming the sample App.
+func newTestEnv(t testing.TB) *testEnv {
+	t.Helper()
+	e := newUnconfiguredEnv(t)
+	e.mustWrite("config", map[string]any{
+		fieldAppID:      testAppID,
+		fieldPrivateKey: pkcs1PEM(e.key),
+		fieldBaseURL:    e.gh.URL(),
+	})
+	return e
+}
+
+func (e *testEnv) do(op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
+	e.t.Helper()
+	return e.b.HandleRequest(context.Background(), &logical.Request{
+		Operation: op,
+		Path:      path,
+		Data:      data,
+		Storage:   e.storage,
+	})
+}
+
+// mustWrite performs a create/update and fails the test on any error.
+func (e *testEnv) mustWrite(path string, data map[string]any) *logical.Response {
+	e.t.Helper()
+	var op logical.Operation = logical.UpdateOperation
+	if exists, _ := e.storage.Get(context.Background(), path); exists == nil {
+		op = logical.CreateOperation
+	}
+	resp, err := e.do(op, path, data)
+	requireOK(e.t, resp, err)
+	return resp
+}
+
+func (e *testEnv) mustRead(path string) *logical.Response {
+	e.t.Helper()
+	resp, err := e.do(logical.ReadOperation, path, nil)
+	requireOK(e.t, resp, err)
+	if resp == nil {
+		e.t.Fatalf("read %s: no response", path)
+	}
+	return resp
+}
+
+func requireOK(t testing.TB, resp *logical.Response, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+	if resp != nil && resp.IsError() {
+		t.Fatalf("unexpected error response: %v", resp.Error())
+	}
+}
+
+// requireUserError asserts a 400-style error response whose message
+// contains every one of wants.
+func requireUserError(t testing.TB, resp *logical.Response, err error, wants ...string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("want an error response, got internal error: %v", err)
+	}
+	if resp == nil || !resp.IsError() {
+		t.Fatalf("want an error response, got %#v", resp)
+	}
+	msg := resp.Error().Error()
+	for _, want := range wants {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not mention %q", msg, want)
+		}
+	}
+}
+
+// storageSnapshot copies every storage entry, to prove a rejected write
+// changed nothing.
+func storageSnapshot(t testing.TB, s logical.Storage) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := logical.CollectKeys(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := make(map[string]string, len(keys))
+	for _, k := range keys {
+		entry, err := s.Get(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap[k] = string(entry.Value)
+	}
+	return snap
+}
+
+func requireSameStorage(t testing.TB, before, after map[string]string) {
+	t.Helper()
+	if len(before) != len(after) {
+		t.Fatalf("storage changed: %d entries before, %d after", len(before), len(after))
+	}
+	for k, v := range before {
+		if after[k] != v {
+			t.Fatalf("storage entry %q changed", k)
+		}
+	}
+}
+
+func TestBackend_InvalidateDropsCachedState(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	if _, err := e.b.githubFor(context.Background(), e.storage); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.getRole(context.Background(), e.storage, "ci"); err != nil {
+		t.Fatal(err)
+	}
+
+	e.b.invalidate(context.Background(), "config")
+	e.b.invalidate(context.Background(), "roles/ci")
+
+	e.b.lock.RLock()
+	defer e.b.lock.RUnlock()
+	if e.b.github != nil {
+		t.Error("config invalidation kept the cached client")
+	}
+	if _, ok := e.b.roles["ci"]; ok {
+		t.Error("role invalidation kept the cached role")
+	}
+}
+
+func TestBackend_ReportsRunningVersion(t *testing.T) {
+	e := newUnconfiguredEnv(t)
+	if got := e.b.PluginVersion().Version; got != Version {
+		t.Fatalf("running version %q, want %q", got, Version)
+	}
+}
+
+// waitFor polls cond for up to a few seconds; for effects that happen in
+// the background (none of these tests time the plugin).
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

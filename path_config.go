@@ -1,0 +1,291 @@
+package githubapp
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
+)
+
+const (
+	configStoragePath = "config"
+	defaultBaseURL    = "https://api.github.com"
+
+	fieldAppID          = "app_id"
+	fieldClientID       = "client_id"
+	fieldPrivateKey     = "private_key"
+	fieldBaseURL        = "base_url"
+	fieldKeyFingerprint = "private_key_fingerprint"
+)
+
+// clientIDPattern matches GitHub App client IDs such as "Iv1.0123abcd" and
+// "Iv23liABC"; it keeps anything that could smuggle a claim out.
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+
+// appConfig is the stored config. The private key is kept as the PEM the
+// user supplied and parsed once per config version into key.
+type appConfig struct {
+	AppID         int64  `json:"app_id,omitempty"`
+	ClientID      string `json:"client_id,omitempty"`
+	PrivateKeyPEM string `json:"private_key"`
+	BaseURL       string `json:"base_url"`
+
+	key *rsa.PrivateKey
+}
+
+func pathConfig(b *backend) *framework.Path {
+	return &framework.Path{
+		Pattern: "config",
+		DisplayAttrs: &framework.DisplayAttributes{
+			OperationPrefix: operationPrefix,
+		},
+		Fields: map[string]*framework.FieldSchema{
+			fieldAppID: {
+				Type:        framework.TypeInt64,
+				Description: "The GitHub App's numeric App ID, used as the JWT issuer when client_id is not set.",
+				DisplayAttrs: &framework.DisplayAttributes{
+					Name: "App ID",
+				},
+			},
+			fieldClientID: {
+				Type:        framework.TypeString,
+				Description: "The GitHub App's Client ID (for example Iv1.0123abcd). GitHub recommends it as the JWT issuer; it wins over app_id when both are set.",
+				DisplayAttrs: &framework.DisplayAttributes{
+					Name: "Client ID",
+				},
+			},
+			fieldPrivateKey: {
+				Type:        framework.TypeString,
+				Description: "The App's RSA private key in PEM form (PKCS#1 or PKCS#8, at least 2048 bits), as downloaded from the App's settings. Write-only: reads show its fingerprint.",
+				DisplayAttrs: &framework.DisplayAttributes{
+					Name:      "Private key",
+					Sensitive: true,
+				},
+			},
+			fieldBaseURL: {
+				Type:        framework.TypeString,
+				Description: "The GitHub REST API base URL. Defaults to https://api.github.com; for GitHub Enterprise Server use https://HOST/api/v3. Changing it requires supplying private_key in the same write.",
+				Default:     defaultBaseURL,
+				DisplayAttrs: &framework.DisplayAttributes{
+					Name: "Base URL",
+				},
+			},
+		},
+		ExistenceCheck: b.pathConfigExists,
+		Operations: map[logical.Operation]framework.OperationHandler{
+			logical.CreateOperation: &framework.PathOperation{
+				Callback:     b.pathConfigWrite,
+				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "configure"},
+			},
+			logical.UpdateOperation: &framework.PathOperation{
+				Callback:     b.pathConfigWrite,
+				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "configure"},
+			},
+			logical.ReadOperation: &framework.PathOperation{
+				Callback:     b.pathConfigRead,
+				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "read", OperationSuffix: "configuration"},
+			},
+			logical.DeleteOperation: &framework.PathOperation{
+				Callback:     b.pathConfigDelete,
+				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "delete", OperationSuffix: "configuration"},
+			},
+		},
+		HelpSynopsis:    "Configure the GitHub App whose installation tokens this engine mints.",
+		HelpDescription: pathConfigHelp,
+	}
+}
+
+const pathConfigHelp = `
+Stores the GitHub App's identity and private key. The key is seal-wrapped in
+Vault's storage and never returned: a read shows its fingerprint in the form
+GitHub's App settings page uses (SHA256:...), so you can check which key is
+installed.
+
+Writes are partial: fields left out keep their stored values. The first write
+must set private_key and one of app_id or client_id. Because the key signs
+every request, base_url can only change together with private_key.
+
+Example:
+  vault write github/config app_id=123456 private_key=@app.private-key.pem
+  vault write github/config base_url=https://ghe.example.com/api/v3 private_key=@app.pem
+`
+
+func (b *backend) pathConfigExists(ctx context.Context, req *logical.Request, _ *framework.FieldData) (bool, error) {
+	entry, err := req.Storage.Get(ctx, configStoragePath)
+	return entry != nil, err
+}
+
+func (b *backend) pathConfigRead(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	cfg, err := readConfig(ctx, req.Storage)
+	if err != nil || cfg == nil {
+		return nil, err
+	}
+	fingerprint, err := keyFingerprint(cfg.key)
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any{
+		fieldBaseURL:        cfg.BaseURL,
+		fieldKeyFingerprint: fingerprint,
+	}
+	if cfg.AppID != 0 {
+		data[fieldAppID] = cfg.AppID
+	}
+	if cfg.ClientID != "" {
+		data[fieldClientID] = cfg.ClientID
+	}
+	return &logical.Response{Data: data}, nil
+}
+
+func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	if resp := rejectUnknownFields(d); resp != nil {
+		return resp, nil
+	}
+	// Hold the lock across read-modify-write so concurrent partial updates
+	// cannot lose each other's fields, and so no client is built from a
+	// config that is being replaced.
+	b.lock.Lock()
+	defer b.lock.Unlock()
+
+	stored, err := readConfig(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := mergeConfig(stored, d)
+	if err != nil {
+		return logical.ErrorResponse(err.Error()), nil
+	}
+	entry, err := logical.StorageEntryJSON(configStoragePath, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.Storage.Put(ctx, entry); err != nil {
+		return nil, err
+	}
+	b.github = nil
+	return nil, nil
+}
+
+func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	if err := req.Storage.Delete(ctx, configStoragePath); err != nil {
+		return nil, err
+	}
+	b.github = nil
+	return nil, nil
+}
+
+// mergeConfig applies a partial update to the stored config (nil when there
+// is none) and returns the validated result. The stored config is not
+// modified, so a rejected write changes nothing.
+func mergeConfig(stored *appConfig, d *framework.FieldData) (*appConfig, error) {
+	cfg := &appConfig{BaseURL: defaultBaseURL}
+	if stored != nil {
+		copied := *stored
+		cfg = &copied
+	}
+
+	if raw, ok := d.GetOk(fieldAppID); ok {
+		id := raw.(int64)
+		if id <= 0 {
+			return nil, fmt.Errorf("app_id must be a positive integer (the App ID on the App's settings page); got %d", id)
+		}
+		cfg.AppID = id
+	}
+	if raw, ok := d.GetOk(fieldClientID); ok {
+		id := strings.TrimSpace(raw.(string))
+		if id != "" && !clientIDPattern.MatchString(id) {
+			return nil, errors.New("client_id must be the App's Client ID as shown on its settings page (letters, digits, '.', '_' and '-', for example Iv1.0123abcd)")
+		}
+		cfg.ClientID = id
+	}
+	keyPEM, keyGiven := d.GetOk(fieldPrivateKey)
+	if keyGiven {
+		key, err := parsePrivateKey(keyPEM.(string))
+		if err != nil {
+			return nil, err
+		}
+		cfg.PrivateKeyPEM, cfg.key = keyPEM.(string), key
+	}
+	if raw, ok := d.GetOk(fieldBaseURL); ok {
+		baseURL, err := normalizeBaseURL(raw.(string))
+		if err != nil {
+			return nil, err
+		}
+		if stored != nil && baseURL != stored.BaseURL && !keyGiven {
+			return nil, errors.New("changing base_url requires private_key in the same write: the key signs every request sent to base_url, so only someone who holds it may redirect it")
+		}
+		cfg.BaseURL = baseURL
+	}
+
+	if cfg.AppID == 0 && cfg.ClientID == "" {
+		return nil, errors.New("one of app_id or client_id is required: it names the App that signs the tokens")
+	}
+	if cfg.key == nil {
+		return nil, errors.New("private_key is required: supply the App's private key PEM, e.g. private_key=@app.private-key.pem")
+	}
+	return cfg, nil
+}
+
+// normalizeBaseURL accepts https://api.github.com, a GitHub Enterprise
+// Server https://HOST/api/v3 (with or without a trailing slash) and
+// loopback http URLs for testing, and returns it without the trailing slash.
+func normalizeBaseURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("base_url must be an absolute URL such as %s or https://HOST/api/v3; got %q", defaultBaseURL, raw)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return "", fmt.Errorf("base_url must use https (or http); got scheme %q", u.Scheme)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("base_url must not carry credentials, a query or a fragment")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// readConfig loads and parses the stored config; nil when none is stored.
+func readConfig(ctx context.Context, s logical.Storage) (*appConfig, error) {
+	entry, err := s.Get(ctx, configStoragePath)
+	if err != nil || entry == nil {
+		return nil, err
+	}
+	cfg := new(appConfig)
+	if err := entry.DecodeJSON(cfg); err != nil {
+		return nil, fmt.Errorf("decoding stored config: %w", err)
+	}
+	if cfg.key, err = parsePrivateKey(cfg.PrivateKeyPEM); err != nil {
+		return nil, fmt.Errorf("stored config: %w", err)
+	}
+	return cfg, nil
+}
+
+func (cfg *appConfig) newClient(logger hclog.Logger) (*ghclient.Client, error) {
+	return ghclient.New(ghclient.Config{
+		BaseURL:    cfg.BaseURL,
+		AppID:      cfg.AppID,
+		ClientID:   cfg.ClientID,
+		PrivateKey: cfg.key,
+		UserAgent:  userAgent(),
+		Logger:     logger.Named("github"),
+	})
+}
+
+// issuer names the App in messages; it matches what the JWT's iss carries.
+func (cfg *appConfig) issuer() string {
+	if cfg.ClientID != "" {
+		return cfg.ClientID
+	}
+	return fmt.Sprint(cfg.AppID)
+}

@@ -1,0 +1,190 @@
+package githubapp
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
+)
+
+const (
+	fieldToken               = "token"
+	fieldExpiresAt           = "expires_at"
+	fieldRepositorySelection = "repository_selection"
+)
+
+func pathToken(b *backend) *framework.Path {
+	fields := map[string]*framework.FieldSchema{
+		fieldName: {
+			Type:        framework.TypeString,
+			Description: "Name of the role to mint a token for.",
+			Required:    true,
+		},
+	}
+	maps.Copy(fields, scopeFields("to narrow this one token to (POST only); each must stay inside the role's scope"))
+
+	return &framework.Path{
+		Pattern: "token/(?P<name>.+)",
+		DisplayAttrs: &framework.DisplayAttributes{
+			OperationPrefix: operationPrefix,
+			OperationVerb:   "generate",
+		},
+		Fields: fields,
+		Operations: map[logical.Operation]framework.OperationHandler{
+			logical.ReadOperation: &framework.PathOperation{
+				Callback:     b.pathTokenRead,
+				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "token"},
+				Summary:      "Mint an installation token with the role's full scope.",
+			},
+			logical.UpdateOperation: &framework.PathOperation{
+				Callback:     b.pathTokenWrite,
+				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "narrowed-token"},
+				Summary:      "Mint an installation token narrowed to some of the role's repositories and permissions.",
+			},
+		},
+		HelpSynopsis:    "Mint a GitHub App installation token for a role, as a Vault lease.",
+		HelpDescription: pathTokenHelp,
+	}
+}
+
+const pathTokenHelp = `
+Reading token/<role> mints a GitHub App installation access token with the
+role's repositories and permissions. Writing to it mints one narrowed
+further: repositories, repository_ids and permissions must each stay inside
+the role's scope.
+
+The token comes as a lease whose TTL is the role's ttl, capped at the
+token's expiry (GitHub tokens last one hour). Leases cannot be renewed:
+read the path again for a fresh token. Revoking the lease revokes the token
+at GitHub.
+
+Response fields: token, expires_at (RFC 3339), installation_id, permissions,
+repository_selection (all or selected), repositories (names).
+
+Examples:
+  vault read github/token/ci
+  vault write github/token/ci repositories=api permissions=contents=read
+`
+
+func (b *backend) pathTokenRead(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	return b.mintToken(ctx, req, d.Get(fieldName).(string), scope{}, nil)
+}
+
+func (b *backend) pathTokenWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	if resp := rejectUnknownFields(d); resp != nil {
+		return resp, nil
+	}
+	in, warnings, err := readScope(d)
+	if err != nil {
+		return logical.ErrorResponse(err.Error()), nil
+	}
+	return b.mintToken(ctx, req, d.Get(fieldName).(string), in.scope, warnings)
+}
+
+func (b *backend) mintToken(ctx context.Context, req *logical.Request, name string, narrowing scope, warnings []string) (*logical.Response, error) {
+	if err := validateRoleName(name); err != nil {
+		return logical.ErrorResponse(err.Error()), nil
+	}
+	r, err := b.getRole(ctx, req.Storage, name)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return logical.ErrorResponse("role %q does not exist; create it with: vault write <mount>/roles/%s ...", name, name), nil
+	}
+	sc, err := r.narrow(narrowing)
+	if err != nil {
+		return logical.ErrorResponse("role %q: %s", name, err), nil
+	}
+	gh, err := b.githubFor(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	if gh == nil {
+		return errNotConfigured(), nil
+	}
+
+	installationID, err := b.installationFor(ctx, gh, r)
+	if err != nil {
+		return githubFailure(gh.config, fmt.Sprintf("finding the installation on %q", r.Owner), err)
+	}
+	tok, err := gh.client.CreateInstallationToken(ctx, installationID, ghclient.TokenRequest{
+		Repositories:  sc.Repositories,
+		RepositoryIDs: sc.RepositoryIDs,
+		Permissions:   sc.Permissions,
+	})
+	if err != nil {
+		if r.Owner != "" && installationGone(err) {
+			gh.installations.forget(r.Owner)
+		}
+		return githubFailure(gh.config, fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID), err)
+	}
+
+	b.Logger().Debug("minted installation token", "role", name, "installation_id", installationID,
+		"expires_at", tok.ExpiresAt, "repositories", len(tok.Repositories))
+	resp := b.tokenResponse(name, r, installationID, gh.config.BaseURL, tok)
+	resp.Warnings = warnings
+	// Vault drops a response whose request was cancelled; the token it
+	// carries would then live for an hour with no lease to revoke it.
+	if err := ctx.Err(); err != nil {
+		b.revokeUndelivered(gh.client, tok.Token, installationID)
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (b *backend) installationFor(ctx context.Context, gh *githubState, r *role) (int64, error) {
+	if r.Owner == "" {
+		return r.InstallationID, nil
+	}
+	return gh.installations.lookup(ctx, r.Owner, func(ctx context.Context, owner string) (int64, error) {
+		inst, err := gh.client.FindInstallationByOwner(ctx, owner)
+		if err != nil {
+			return 0, err
+		}
+		return inst.ID, nil
+	})
+}
+
+func (b *backend) tokenResponse(roleName string, r *role, installationID int64, baseURL string, tok *ghclient.InstallationToken) *logical.Response {
+	names := make([]string, len(tok.Repositories))
+	for i, repo := range tok.Repositories {
+		names[i] = repo.Name
+	}
+	expiresAt := tok.ExpiresAt.UTC().Format(time.RFC3339)
+	resp := b.Secret(secretTokenType).Response(map[string]any{
+		fieldToken:               tok.Token,
+		fieldExpiresAt:           expiresAt,
+		fieldInstallationID:      installationID,
+		fieldPermissions:         tok.Permissions,
+		fieldRepositorySelection: tok.RepositorySelection,
+		fieldRepositories:        names,
+	}, tokenLease{
+		Token:          tok.Token,
+		ExpiresAt:      expiresAt,
+		BaseURL:        baseURL,
+		InstallationID: installationID,
+		Role:           roleName,
+	}.internalData())
+	ttl := leaseTTL(r.TTL, tok.ExpiresAt, time.Now())
+	resp.Secret.TTL, resp.Secret.MaxTTL = ttl, ttl
+	return resp
+}
+
+// leaseTTL is the role's TTL capped at the token's remaining life. It is
+// always set explicitly: a zero TTL would give Vault's 32-day default to a
+// token that dies in an hour.
+func leaseTTL(roleTTL time.Duration, expiresAt, now time.Time) time.Duration {
+	ttl := expiresAt.Sub(now).Truncate(time.Second)
+	if roleTTL > 0 && roleTTL < ttl {
+		ttl = roleTTL
+	}
+	// A token already expired by our clock (a skewed host) still needs a
+	// positive TTL, or Vault would apply its default.
+	return max(ttl, time.Second)
+}

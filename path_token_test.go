@@ -1,0 +1,467 @@
+package githubapp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+)
+
+// mint reads token/<role> and returns the response, failing on error.
+func (e *testEnv) mint(role string) *logical.Response {
+	e.t.Helper()
+	resp := e.mustRead("token/" + role)
+	if resp.Secret == nil {
+		e.t.Fatal("token response carries no lease")
+	}
+	return resp
+}
+
+// tokenScope asks the emulator what the minted token can really reach.
+func (e *testEnv) tokenScope(resp *logical.Response) ghemu.TokenInfo {
+	e.t.Helper()
+	info, ok := e.gh.Token(resp.Data[fieldToken].(string))
+	if !ok {
+		e.t.Fatal("the emulator never minted this token")
+	}
+	return info
+}
+
+func (e *testEnv) revoke(secret *logical.Secret) (*logical.Response, error) {
+	return e.b.HandleRequest(context.Background(), &logical.Request{
+		Operation: logical.RevokeOperation,
+		Path:      "token/ci",
+		Secret:    secret,
+		Storage:   e.storage,
+	})
+}
+
+func TestToken_MintForInstallationIDRole(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{
+		fieldInstallationID: e.sample.OrgInstallationID,
+		fieldRepositories:   "api,web",
+		fieldPermissions:    "contents=read",
+	})
+	resp := e.mint("ci")
+
+	tok := resp.Data[fieldToken].(string)
+	if !strings.HasPrefix(tok, "ghs_") {
+		t.Fatalf("token %q", tok)
+	}
+	if got := resp.Data[fieldInstallationID]; got != e.sample.OrgInstallationID {
+		t.Errorf("installation_id %v", got)
+	}
+	if got := resp.Data[fieldRepositories]; !reflect.DeepEqual(got, []string{"api", "web"}) {
+		t.Errorf("repositories %#v, want names only", got)
+	}
+	if got := resp.Data[fieldPermissions]; !reflect.DeepEqual(got, map[string]string{"contents": "read"}) {
+		t.Errorf("permissions %v", got)
+	}
+	if got := resp.Data[fieldRepositorySelection]; got != "selected" {
+		t.Errorf("repository_selection %v", got)
+	}
+	expiresAt, err := time.Parse(time.RFC3339, resp.Data[fieldExpiresAt].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	info := e.tokenScope(resp)
+	if !info.ExpiresAt.Equal(expiresAt) {
+		t.Errorf("expires_at %v, emulator says %v", expiresAt, info.ExpiresAt)
+	}
+	if got := sortedCopy(info.RepositoryNames); !reflect.DeepEqual(got, []string{"api", "web"}) {
+		t.Errorf("token reaches %v", got)
+	}
+	if !reflect.DeepEqual(info.Permissions, map[string]string{"contents": "read"}) {
+		t.Errorf("token permissions %v", info.Permissions)
+	}
+
+	if resp.Secret.Renewable {
+		t.Error("lease is renewable")
+	}
+	if ttl := resp.Secret.TTL; ttl > time.Hour || ttl < 59*time.Minute {
+		t.Errorf("lease TTL %v, want the token's ~1h life", ttl)
+	}
+	if resp.Secret.MaxTTL != resp.Secret.TTL {
+		t.Errorf("max TTL %v != TTL %v", resp.Secret.MaxTTL, resp.Secret.TTL)
+	}
+}
+
+func TestToken_RoleWithoutScopeGetsWholeInstallation(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/all", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	resp := e.mint("all")
+	info := e.tokenScope(resp)
+	if len(info.RepositoryNames) != len(acmeSelected) {
+		t.Fatalf("token reaches %v, want all of %v", info.RepositoryNames, acmeSelected)
+	}
+	if got := resp.Data[fieldRepositories]; !reflect.DeepEqual(got, []string{}) {
+		t.Fatalf("repositories %#v", got)
+	}
+}
+
+func TestToken_OwnerRoleResolvedOnceCaseInsensitively(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldOwner: "ACME", fieldRepositories: "api"})
+	for range 3 {
+		if got := e.mint("ci").Data[fieldInstallationID]; got != e.sample.OrgInstallationID {
+			t.Fatalf("installation_id %v, want %d", got, e.sample.OrgInstallationID)
+		}
+	}
+	if n := e.gh.Count(http.MethodGet, "/orgs/"); n != 1 {
+		t.Errorf("%d installation lookups for 3 tokens, want 1", n)
+	}
+	if n := e.gh.Count(http.MethodPost, "/app/installations/"); n != 3 {
+		t.Errorf("%d mints, want 3", n)
+	}
+}
+
+func TestToken_OwnerRoleOnUserAccount(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/personal", map[string]any{fieldOwner: "octocat"})
+	if got := e.mint("personal").Data[fieldInstallationID]; got != e.sample.UserInstallationID {
+		t.Fatalf("installation_id %v, want %d", got, e.sample.UserInstallationID)
+	}
+}
+
+func TestToken_OwnerCacheDroppedWhenInstallationGone(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldOwner: "acme"})
+	e.mint("ci")
+	e.gh.RemoveInstallation(e.sample.OrgInstallationID)
+
+	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
+	requireUserError(t, resp, err, "404")
+	resp, err = e.do(logical.ReadOperation, "token/ci", nil)
+	requireUserError(t, resp, err, "acme")
+	if n := e.gh.Count(http.MethodGet, "/orgs/"); n != 2 {
+		t.Fatalf("%d owner lookups, want a fresh one after the 404", n)
+	}
+}
+
+func TestToken_Narrowing(t *testing.T) {
+	cases := []struct {
+		name      string
+		role      map[string]any
+		request   map[string]any
+		wantRepos []string
+		wantPerms map[string]string
+		wantErr   []string
+	}{
+		{
+			name:      "subset of repositories and lower permission",
+			role:      map[string]any{fieldRepositories: "api,web", fieldPermissions: "contents=write,issues=read"},
+			request:   map[string]any{fieldRepositories: "API", fieldPermissions: "contents=read"},
+			wantRepos: []string{"api"}, wantPerms: map[string]string{"contents": "read"},
+		},
+		{
+			name:      "permissions only keeps the role's repositories",
+			role:      map[string]any{fieldRepositories: "api,web", fieldPermissions: "contents=write"},
+			request:   map[string]any{fieldPermissions: "contents=read"},
+			wantRepos: []string{"api", "web"}, wantPerms: map[string]string{"contents": "read"},
+		},
+		{
+			name:    "repository outside the role",
+			role:    map[string]any{fieldRepositories: "api,web"},
+			request: map[string]any{fieldRepositories: "api,docs"},
+			wantErr: []string{"docs", "outside"},
+		},
+		{
+			name:    "repository id outside the role",
+			role:    map[string]any{fieldRepositories: "api"},
+			request: map[string]any{fieldRepositoryIDs: "12345"},
+			wantErr: []string{"repository_ids", "12345"},
+		},
+		{
+			name:    "permission above the role",
+			role:    map[string]any{fieldPermissions: "contents=read"},
+			request: map[string]any{fieldPermissions: "contents=write"},
+			wantErr: []string{"contents=write", "exceeds", "contents=read"},
+		},
+		{
+			name:    "permission the role lacks",
+			role:    map[string]any{fieldPermissions: "contents=read"},
+			request: map[string]any{fieldPermissions: "issues=read"},
+			wantErr: []string{"issues", "outside"},
+		},
+		{
+			name:      "role without repositories allows any repository of the installation",
+			role:      map[string]any{},
+			request:   map[string]any{fieldRepositories: "docs"},
+			wantRepos: []string{"docs"},
+		},
+		{
+			name:      "role without permissions allows any granted permission",
+			role:      map[string]any{},
+			request:   map[string]any{fieldPermissions: "issues=write"},
+			wantPerms: map[string]string{"issues": "write"},
+		},
+		{
+			name:      "empty request lists do not widen",
+			role:      map[string]any{fieldRepositories: "api"},
+			request:   map[string]any{fieldRepositories: "", fieldPermissions: map[string]any{}},
+			wantRepos: []string{"api"},
+		},
+		{
+			name:    "bad level in request",
+			role:    map[string]any{},
+			request: map[string]any{fieldPermissions: "contents=all"},
+			wantErr: []string{"permissions", `"all"`},
+		},
+		{
+			name:    "unknown field in request",
+			role:    map[string]any{},
+			request: map[string]any{"repository": "api"},
+			wantErr: []string{"unknown field", "repository"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			role := map[string]any{fieldInstallationID: e.sample.OrgInstallationID}
+			for k, v := range tc.role {
+				role[k] = v
+			}
+			e.mustWrite("roles/ci", role)
+
+			resp, err := e.do(logical.UpdateOperation, "token/ci", tc.request)
+			if tc.wantErr != nil {
+				requireUserError(t, resp, err, tc.wantErr...)
+				if n := e.gh.Count(http.MethodPost, "/app/installations/"); n != 0 {
+					t.Fatalf("a refused narrowing still called GitHub %d times", n)
+				}
+				return
+			}
+			requireOK(t, resp, err)
+			info := e.tokenScope(resp)
+			if tc.wantRepos != nil && !reflect.DeepEqual(sortedCopy(info.RepositoryNames), tc.wantRepos) {
+				t.Errorf("token reaches %v, want %v", info.RepositoryNames, tc.wantRepos)
+			}
+			if tc.wantPerms != nil && !reflect.DeepEqual(info.Permissions, tc.wantPerms) {
+				t.Errorf("token permissions %v, want %v", info.Permissions, tc.wantPerms)
+			}
+		})
+	}
+}
+
+func TestToken_LeaseTTLFromRole(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldTTL: "2m"})
+	if ttl := e.mint("ci").Secret.TTL; ttl != 2*time.Minute {
+		t.Fatalf("lease TTL %v, want 2m", ttl)
+	}
+}
+
+func TestLeaseTTL(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name    string
+		roleTTL time.Duration
+		expires time.Time
+		want    time.Duration
+	}{
+		{"no role ttl: the token's life", 0, now.Add(time.Hour), time.Hour},
+		{"role ttl below the token's life", 10 * time.Minute, now.Add(time.Hour), 10 * time.Minute},
+		{"token dies before the role ttl", 50 * time.Minute, now.Add(20*time.Minute + 500*time.Millisecond), 20 * time.Minute},
+		{"already expired by our clock", 0, now.Add(-time.Minute), time.Second},
+	}
+	for _, tc := range cases {
+		if got := leaseTTL(tc.roleTTL, tc.expires, now); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestToken_RevokeRevokesAtGitHub(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	resp := e.mint("ci")
+
+	_, err := e.revoke(resp.Secret)
+	requireOK(t, nil, err)
+	if !e.tokenScope(resp).Revoked {
+		t.Fatal("token still live at GitHub after revocation")
+	}
+
+	// GitHub answers 401 for a token it no longer knows: that counts as done.
+	_, err = e.revoke(resp.Secret)
+	requireOK(t, nil, err)
+	if n := e.gh.Count(http.MethodDelete, "/installation/token"); n != 2 {
+		t.Fatalf("%d revocation calls, want 2", n)
+	}
+}
+
+func TestToken_RevokeFromJSONRoundTrippedLease(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	resp := e.mint("ci")
+
+	// Vault keeps lease data as JSON and hands it back with numbers as
+	// json.Number; revocation must work from that alone.
+	raw, err := json.Marshal(resp.Secret.InternalData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	var internal map[string]any
+	if err := dec.Decode(&internal); err != nil {
+		t.Fatal(err)
+	}
+	// A new backend whose config points at another GitHub: revocation must
+	// go to the GitHub the lease's token came from.
+	fresh := newTestEnv(t)
+	_, err = fresh.revoke(&logical.Secret{InternalData: internal})
+	requireOK(t, nil, err)
+	if !e.tokenScope(resp).Revoked {
+		t.Fatal("token not revoked from round-tripped lease data")
+	}
+}
+
+func TestToken_RevokeOfExpiredTokenSkipsGitHub(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	resp := e.mint("ci")
+	resp.Secret.InternalData[fieldExpiresAt] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+
+	_, err := e.revoke(resp.Secret)
+	requireOK(t, nil, err)
+	if n := e.gh.Count(http.MethodDelete, "/installation/token"); n != 0 {
+		t.Fatalf("revoking an expired token called GitHub %d times", n)
+	}
+}
+
+func TestToken_RevokeFailureIsRetryable(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	resp := e.mint("ci")
+	e.gh.FailNext(10, ghemu.Fault{Status: http.StatusServiceUnavailable, PathPrefix: "/installation/token"})
+
+	if _, err := e.revoke(resp.Secret); err == nil {
+		t.Fatal("revocation reported success while GitHub was down")
+	}
+	if e.tokenScope(resp).Revoked {
+		t.Fatal("token revoked despite the faults")
+	}
+}
+
+func TestToken_GitHubRefusalsReachTheUser(t *testing.T) {
+	cases := []struct {
+		name string
+		role func(e *testEnv) map[string]any
+		want []string
+	}{
+		{"422 repository outside installation", func(e *testEnv) map[string]any {
+			return map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldRepositories: "dotfiles"}
+		}, []string{"422", "not accessible to the parent installation"}},
+		{"422 permission not granted", func(e *testEnv) map[string]any {
+			return map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldPermissions: "administration=write"}
+		}, []string{"422", "not granted to this installation"}},
+		{"403 suspended", func(e *testEnv) map[string]any {
+			return map[string]any{fieldInstallationID: e.sample.SuspendedInstallationID}
+		}, []string{"403", "suspended"}},
+		{"404 unknown installation", func(e *testEnv) map[string]any {
+			return map[string]any{fieldInstallationID: 987654321}
+		}, []string{"404", "Not Found", "987654321"}},
+		{"404 owner without installation", func(e *testEnv) map[string]any {
+			return map[string]any{fieldOwner: "nobody-here"}
+		}, []string{"404", "nobody-here"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.mustWrite("roles/ci", tc.role(e))
+			resp, err := e.do(logical.ReadOperation, "token/ci", nil)
+			requireUserError(t, resp, err, tc.want...)
+		})
+	}
+}
+
+func TestToken_KeyOfAnotherApp(t *testing.T) {
+	e := newTestEnv(t)
+	_, other := testKeys(t)
+	e.mustWrite("config", map[string]any{fieldPrivateKey: pkcs1PEM(other), fieldBaseURL: e.gh.URL()})
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
+	requireUserError(t, resp, err, "the private key does not belong to app 4242")
+}
+
+func TestToken_UnknownRoleAndBadName(t *testing.T) {
+	e := newTestEnv(t)
+	resp, err := e.do(logical.ReadOperation, "token/nope", nil)
+	requireUserError(t, resp, err, `role "nope" does not exist`)
+	resp, err = e.do(logical.ReadOperation, "token/a/b", nil)
+	requireUserError(t, resp, err, "role name")
+}
+
+func TestToken_OpaqueLongTokens(t *testing.T) {
+	e := newTestEnv(t)
+	e.gh.SetTokenFormat(true)
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	resp := e.mint("ci")
+	if tok := resp.Data[fieldToken].(string); len(tok) < 400 {
+		t.Fatalf("token %d chars; want GitHub's long format passed through", len(tok))
+	}
+	_, err := e.revoke(resp.Secret)
+	requireOK(t, nil, err)
+	if !e.tokenScope(resp).Revoked {
+		t.Fatal("long-format token not revoked")
+	}
+}
+
+// cancelledAfter is a request context that reports cancellation once cond
+// holds, without closing Done: it models Vault dropping a request at the
+// instant GitHub's reply arrives, after the HTTP exchange completed.
+type cancelledAfter struct {
+	context.Context
+	cond func() bool
+}
+
+func (c cancelledAfter) Err() error {
+	if c.cond() {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestToken_UndeliveredTokenIsRevoked(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	var minted atomic.Bool
+	ctx := cancelledAfter{Context: context.Background(), cond: func() bool {
+		if e.gh.Count(http.MethodPost, "/app/installations/") > 0 {
+			minted.Store(true)
+		}
+		return minted.Load()
+	}}
+
+	resp, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.ReadOperation, Path: "token/ci", Storage: e.storage})
+	if err == nil {
+		t.Fatalf("want the cancellation error, got %v", resp)
+	}
+	if live := e.gh.LiveTokens(); live != 0 {
+		t.Fatalf("%d live tokens after an undelivered mint, want 0", live)
+	}
+	if !strings.Contains(e.logs.String(), "revoked a minted token") {
+		t.Fatal("the clean-up was not logged")
+	}
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+// acmeSelected are the repositories the sample installation on acme covers.
+var acmeSelected = []string{"api", "docs", "infra", "web"}

@@ -1,0 +1,286 @@
+package githubapp
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/vault/sdk/framework"
+)
+
+const (
+	fieldRepositories  = "repositories"
+	fieldRepositoryIDs = "repository_ids"
+	fieldPermissions   = "permissions"
+
+	// maxRepositories is GitHub's limit on repositories named in one token
+	// request; a role asking for more could never mint.
+	maxRepositories = 500
+)
+
+var (
+	repoNamePattern   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	permissionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+)
+
+// scope is what a token may reach: some repositories (none listed = every
+// repository of the installation) and some permissions (none listed = every
+// permission granted to the installation).
+type scope struct {
+	Repositories  []string          `json:"repositories,omitempty"`
+	RepositoryIDs []int64           `json:"repository_ids,omitempty"`
+	Permissions   map[string]string `json:"permissions,omitempty"`
+}
+
+// scopeInput is a scope read from a request, remembering which fields the
+// request carried so that partial updates and narrowing leave the others.
+type scopeInput struct {
+	scope
+	hasRepositories, hasRepositoryIDs, hasPermissions bool
+}
+
+// scopeFields are the request fields of a scope, shared by roles (where they
+// set the scope) and token requests (where they narrow it).
+func scopeFields(purpose string) map[string]*framework.FieldSchema {
+	return map[string]*framework.FieldSchema{
+		fieldRepositories: {
+			Type:        framework.TypeCommaStringSlice,
+			Description: "Repository names (without the owner) " + purpose + ". Together with repository_ids at most 500.",
+		},
+		fieldRepositoryIDs: {
+			Type:        framework.TypeCommaIntSlice,
+			Description: "Numeric repository IDs " + purpose + ".",
+		},
+		fieldPermissions: {
+			Type:        framework.TypeKVPairs,
+			Description: "Permissions " + purpose + ", as name=level pairs (level read, write or admin), e.g. permissions=contents=read permissions=pull_requests=write, or a JSON object.",
+		},
+	}
+}
+
+// readScope parses and validates the scope fields of a request. Warnings
+// report permissions GitHub may know but this plugin does not yet.
+func readScope(d *framework.FieldData) (in scopeInput, warnings []string, err error) {
+	if raw, ok := d.GetOk(fieldRepositories); ok {
+		in.hasRepositories = true
+		if in.Repositories, err = parseRepositoryNames(raw.([]string)); err != nil {
+			return in, nil, err
+		}
+	}
+	if raw, ok := d.GetOk(fieldRepositoryIDs); ok {
+		in.hasRepositoryIDs = true
+		if in.RepositoryIDs, err = parseRepositoryIDs(raw.([]int)); err != nil {
+			return in, nil, err
+		}
+	}
+	if n := len(in.Repositories) + len(in.RepositoryIDs); n > maxRepositories {
+		return in, nil, fmt.Errorf("repositories and repository_ids name %d repositories; GitHub allows at most %d in one token", n, maxRepositories)
+	}
+	if raw, ok := d.GetOk(fieldPermissions); ok {
+		in.hasPermissions = true
+		pairs, err := splitCommaPairs(raw.(map[string]string))
+		if err != nil {
+			return in, nil, err
+		}
+		if in.Permissions, warnings, err = parsePermissions(pairs); err != nil {
+			return in, nil, err
+		}
+	}
+	return in, warnings, nil
+}
+
+func parseRepositoryNames(raw []string) ([]string, error) {
+	if len(raw) > maxRepositories {
+		return nil, fmt.Errorf("repositories lists %d names; GitHub allows at most %d in one token", len(raw), maxRepositories)
+	}
+	names := make([]string, 0, len(raw))
+	seen := make(map[string]bool, len(raw))
+	for _, name := range raw {
+		name = strings.TrimSpace(name)
+		if owner, repo, ok := strings.Cut(name, "/"); ok {
+			return nil, fmt.Errorf("repositories takes names without the owner: use %q, not %q", repo, owner+"/"+repo)
+		}
+		if !repoNamePattern.MatchString(name) {
+			return nil, fmt.Errorf("repositories: %q is not a repository name (1 to 100 letters, digits, '.', '_' or '-')", name)
+		}
+		folded := strings.ToLower(name)
+		if seen[folded] {
+			return nil, fmt.Errorf("repositories lists %q twice (GitHub repository names are case-insensitive)", name)
+		}
+		seen[folded] = true
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+func parseRepositoryIDs(raw []int) ([]int64, error) {
+	if len(raw) > maxRepositories {
+		return nil, fmt.Errorf("repository_ids lists %d IDs; GitHub allows at most %d in one token", len(raw), maxRepositories)
+	}
+	ids := make([]int64, 0, len(raw))
+	seen := make(map[int64]bool, len(raw))
+	for _, v := range raw {
+		id := int64(v)
+		if id <= 0 {
+			return nil, fmt.Errorf("repository_ids: %d is not a repository ID (IDs are positive integers)", id)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("repository_ids lists %d twice", id)
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// splitCommaPairs accepts the comma form permissions=contents=read,issues=write,
+// which Vault's key-value parsing reads as contents -> "read,issues=write".
+func splitCommaPairs(raw map[string]string) (map[string]string, error) {
+	pairs := make(map[string]string, len(raw))
+	add := func(name, level string) error {
+		if _, dup := pairs[name]; dup {
+			return fmt.Errorf("permissions names %q twice", name)
+		}
+		pairs[name] = level
+		return nil
+	}
+	for name, value := range raw {
+		first, rest, _ := strings.Cut(value, ",")
+		if err := add(name, first); err != nil {
+			return nil, err
+		}
+		for _, pair := range strings.Split(rest, ",") {
+			if pair == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(pair, "=")
+			if !ok {
+				return nil, fmt.Errorf("permissions: %q is not a name=level pair", pair)
+			}
+			if err := add(k, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return pairs, nil
+}
+
+func parsePermissions(raw map[string]string) (map[string]string, []string, error) {
+	perms := make(map[string]string, len(raw))
+	var warnings []string
+	for _, name := range sortedKeys(raw) {
+		level := raw[name]
+		if !permissionPattern.MatchString(name) {
+			return nil, nil, fmt.Errorf("permissions: %q is not a permission name (lower-case letters, digits and '_', e.g. contents or pull_requests)", name)
+		}
+		if _, ok := permissionLevels[level]; !ok {
+			return nil, nil, fmt.Errorf("permissions: level %q for %q is not one of read, write or admin", level, name)
+		}
+		allowed, known := knownPermissions[name]
+		switch {
+		case !known:
+			warnings = append(warnings, fmt.Sprintf("permissions: %q is not a GitHub permission this plugin knows; GitHub will refuse the token if it is not granted to the installation", name))
+		case !slices.Contains(allowed, level):
+			return nil, nil, fmt.Errorf("permissions: %q accepts %s, not %q", name, strings.Join(allowed, " or "), level)
+		}
+		perms[name] = level
+	}
+	return perms, warnings, nil
+}
+
+// restrictsRepositories reports whether the scope names repositories; a
+// scope that does not reaches every repository of the installation.
+func (s scope) restrictsRepositories() bool {
+	return len(s.Repositories) > 0 || len(s.RepositoryIDs) > 0
+}
+
+// narrow returns the scope a token request asks for, after checking that it
+// stays inside s. Fields the request leaves out or sends empty keep s's
+// values: an empty list must never widen a role to every repository.
+func (s scope) narrow(req scope) (scope, error) {
+	out := s
+	if req.restrictsRepositories() {
+		if err := s.coversRepositories(req); err != nil {
+			return scope{}, err
+		}
+		out.Repositories, out.RepositoryIDs = req.Repositories, req.RepositoryIDs
+	}
+	if len(req.Permissions) > 0 {
+		if err := s.coversPermissions(req.Permissions); err != nil {
+			return scope{}, err
+		}
+		out.Permissions = req.Permissions
+	}
+	return out, nil
+}
+
+func (s scope) coversRepositories(req scope) error {
+	if !s.restrictsRepositories() {
+		return nil
+	}
+	allowed := make(map[string]bool, len(s.Repositories))
+	for _, name := range s.Repositories {
+		allowed[strings.ToLower(name)] = true
+	}
+	var outside []string
+	for _, name := range req.Repositories {
+		if !allowed[strings.ToLower(name)] {
+			outside = append(outside, name)
+		}
+	}
+	if len(outside) > 0 {
+		return fmt.Errorf("repositories %s are outside the role's repositories (%s)", strings.Join(outside, ", "), describeList(s.Repositories))
+	}
+	for _, id := range req.RepositoryIDs {
+		if !slices.Contains(s.RepositoryIDs, id) {
+			return fmt.Errorf("repository_ids %d is outside the role's repository_ids (%s)", id, describeList(s.RepositoryIDs))
+		}
+	}
+	return nil
+}
+
+func (s scope) coversPermissions(req map[string]string) error {
+	if len(s.Permissions) == 0 {
+		return nil
+	}
+	for _, name := range sortedKeys(req) {
+		granted, ok := s.Permissions[name]
+		if !ok {
+			return fmt.Errorf("permissions: %q is outside the role's permissions (%s)", name, describePermissions(s.Permissions))
+		}
+		if !levelCovers(granted, req[name]) {
+			return fmt.Errorf("permissions: %s=%s exceeds the role's %s=%s", name, req[name], name, granted)
+		}
+	}
+	return nil
+}
+
+func describeList[T any](items []T) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(items))
+	for i, item := range items {
+		parts[i] = fmt.Sprint(item)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func describePermissions(perms map[string]string) string {
+	parts := make([]string, 0, len(perms))
+	for _, name := range sortedKeys(perms) {
+		parts = append(parts, name+"="+perms[name])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

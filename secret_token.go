@@ -1,0 +1,159 @@
+package githubapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
+)
+
+const (
+	secretTokenType = "github_app_installation_token"
+
+	// undeliveredRevokeTimeout bounds the clean-up of a token whose
+	// response never reached the caller; it runs after the caller left.
+	undeliveredRevokeTimeout = 10 * time.Second
+)
+
+func secretToken(b *backend) *framework.Secret {
+	return &framework.Secret{
+		Type: secretTokenType,
+		Fields: map[string]*framework.FieldSchema{
+			fieldToken: {
+				Type:         framework.TypeString,
+				Description:  "The installation access token (ghs_...). Treat it as an opaque string: its length and format vary.",
+				DisplayAttrs: &framework.DisplayAttributes{Sensitive: true},
+			},
+			fieldExpiresAt: {
+				Type:        framework.TypeString,
+				Description: "When GitHub expires the token, RFC 3339.",
+			},
+			fieldInstallationID: {
+				Type:        framework.TypeInt64,
+				Description: "The installation the token acts as.",
+			},
+			fieldPermissions: {
+				Type:        framework.TypeMap,
+				Description: "The token's permissions, as GitHub granted them.",
+			},
+			fieldRepositorySelection: {
+				Type:        framework.TypeString,
+				Description: "all or selected.",
+			},
+			fieldRepositories: {
+				Type:        framework.TypeStringSlice,
+				Description: "Names of the repositories the token is limited to, when it is.",
+			},
+		},
+		// No Renew: GitHub cannot extend a token, so the lease is not
+		// renewable and Vault refuses renewals itself.
+		Revoke: b.revokeToken,
+	}
+}
+
+// tokenLease is what a lease keeps to revoke its token. Vault stores it
+// through JSON, so it must be readable back from JSON alone: Vault core
+// calls Revoke with it when it fails to register a fresh lease.
+type tokenLease struct {
+	Token          string
+	ExpiresAt      string
+	BaseURL        string
+	InstallationID int64
+	Role           string
+}
+
+func (l tokenLease) internalData() map[string]any {
+	return map[string]any{
+		fieldToken:          l.Token,
+		fieldExpiresAt:      l.ExpiresAt,
+		fieldBaseURL:        l.BaseURL,
+		fieldInstallationID: l.InstallationID,
+		"role":              l.Role,
+	}
+}
+
+func leaseFromInternalData(data map[string]any) (tokenLease, error) {
+	var l tokenLease
+	var ok bool
+	if l.Token, ok = data[fieldToken].(string); !ok || l.Token == "" {
+		return l, errors.New("lease data holds no token")
+	}
+	l.ExpiresAt, _ = data[fieldExpiresAt].(string)
+	l.BaseURL, _ = data[fieldBaseURL].(string)
+	l.Role, _ = data["role"].(string)
+	switch id := data[fieldInstallationID].(type) {
+	case json.Number:
+		l.InstallationID, _ = id.Int64()
+	case float64:
+		l.InstallationID = int64(id)
+	case int64:
+		l.InstallationID = id
+	}
+	return l, nil
+}
+
+// expired reports whether GitHub has already forgotten the token; an
+// unreadable expiry counts as live, so revocation is still attempted.
+func (l tokenLease) expired(now time.Time) bool {
+	t, err := time.Parse(time.RFC3339, l.ExpiresAt)
+	return err == nil && !now.Before(t)
+}
+
+// revokeToken revokes a lease's token at GitHub. It returns an error only
+// for faults worth retrying: Vault retries failed revocations a few times
+// and then gives up on the lease, so "already gone" must count as done.
+func (b *backend) revokeToken(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	lease, err := leaseFromInternalData(req.Secret.InternalData)
+	if err != nil {
+		return nil, err
+	}
+	if lease.expired(time.Now()) {
+		return nil, nil
+	}
+	client, err := b.revocationClient(ctx, req.Storage, lease.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := client.RevokeInstallationToken(ctx, lease.Token); err != nil {
+		return nil, fmt.Errorf("revoking the token of role %q (installation %d) at GitHub: %w", lease.Role, lease.InstallationID, err)
+	}
+	b.Logger().Debug("revoked installation token", "role", lease.Role, "installation_id", lease.InstallationID)
+	return nil, nil
+}
+
+// revocationClient returns a client for the GitHub the token came from.
+// Revocation authenticates with the token itself, so it works even after
+// the config moved to another base_url or was deleted.
+func (b *backend) revocationClient(ctx context.Context, s logical.Storage, baseURL string) (*ghclient.Client, error) {
+	gh, err := b.githubFor(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if gh != nil && (baseURL == "" || baseURL == gh.config.BaseURL) {
+		return gh.client, nil
+	}
+	if baseURL == "" {
+		baseURL = defaultBaseURL
+	}
+	return ghclient.New(ghclient.Config{BaseURL: baseURL, UserAgent: userAgent(), Logger: b.Logger().Named("github")})
+}
+
+// revokeUndelivered revokes a token that was minted but never handed to
+// anyone, so that no live token exists that Vault does not know about.
+func (b *backend) revokeUndelivered(client *ghclient.Client, token string, installationID int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), undeliveredRevokeTimeout)
+	defer cancel()
+	if err := client.RevokeInstallationToken(ctx, token); err != nil {
+		b.Logger().Error("a minted token could not be delivered and revoking it failed; it expires within the hour",
+			"installation_id", installationID, "error", err)
+		return
+	}
+	b.Logger().Warn("revoked a minted token whose request was cancelled before it could be delivered",
+		"installation_id", installationID)
+}

@@ -1,0 +1,101 @@
+package githubapp
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// keyFragments are pieces of a PEM key that must never leave storage: every
+// full base64 line of its body, and its private exponent.
+func keyFragments(pemText string) []string {
+	var fragments []string
+	for _, line := range strings.Split(pemText, "\n") {
+		if len(line) >= 40 && !strings.HasPrefix(line, "-----") {
+			fragments = append(fragments, line)
+		}
+	}
+	return fragments
+}
+
+// TestSecrets_KeyAndTokensNeverLeak drives a whole session, good and bad
+// requests alike, and checks every response, error and log line.
+func TestSecrets_KeyAndTokensNeverLeak(t *testing.T) {
+	e := newUnconfiguredEnv(t)
+	_, other := testKeys(t)
+	goodPEM, otherPEM := pkcs1PEM(e.key), pkcs1PEM(other)
+	truncated := goodPEM[:len(goodPEM)/2] + "\n-----END RSA PRIVATE KEY-----\n"
+
+	var seen strings.Builder
+	record := func(resp *logical.Response, err error) *logical.Response {
+		if resp != nil {
+			raw, _ := json.Marshal(resp)
+			seen.Write(raw)
+		}
+		if err != nil {
+			seen.WriteString(err.Error())
+		}
+		return resp
+	}
+	do := func(op logical.Operation, path string, data map[string]any) *logical.Response {
+		return record(e.do(op, path, data))
+	}
+
+	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: truncated})
+	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: strings.ReplaceAll(goodPEM, "RSA ", "DSA ")})
+	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: goodPEM, fieldBaseURL: e.gh.URL()})
+	do(logical.ReadOperation, "config", nil)
+	do(logical.UpdateOperation, "config", map[string]any{fieldBaseURL: "https://elsewhere.example.com"})
+	do(logical.CreateOperation, "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api", fieldPermissions: "contents=read"})
+	do(logical.ReadOperation, "roles/ci", nil)
+	do(logical.ListOperation, "installations/", nil)
+	do(logical.UpdateOperation, "token/ci", map[string]any{fieldRepositories: "web"})
+
+	var tokens []string
+	var leases []*logical.Secret
+	for range 3 {
+		resp := do(logical.ReadOperation, "token/ci", nil)
+		if resp == nil || resp.Secret == nil {
+			t.Fatalf("mint failed: %v", resp)
+		}
+		tokens = append(tokens, resp.Data[fieldToken].(string))
+		leases = append(leases, resp.Secret)
+	}
+	for _, lease := range leases {
+		record(e.revoke(lease))
+		record(e.revoke(lease)) // the 401 path
+	}
+	// A key of another App: GitHub's refusal must not drag the key along.
+	do(logical.UpdateOperation, "config", map[string]any{fieldPrivateKey: otherPEM, fieldBaseURL: e.gh.URL()})
+	do(logical.ReadOperation, "token/ci", nil)
+
+	logs := e.logs.String()
+	if !strings.Contains(logs, "minted installation token") || !strings.Contains(logs, "revoked installation token") {
+		t.Fatalf("the log capture missed the session; got:\n%s", logs)
+	}
+	responses := seen.String()
+	for _, secretPEM := range []string{goodPEM, otherPEM} {
+		for _, fragment := range keyFragments(secretPEM) {
+			if strings.Contains(responses, fragment) || strings.Contains(logs, fragment) {
+				t.Fatal("a line of private key material left the plugin")
+			}
+		}
+	}
+	for _, key := range []fmt.Stringer{e.key.D, other.D} {
+		if d := key.String(); strings.Contains(responses, d) || strings.Contains(logs, d) {
+			t.Fatal("a private exponent left the plugin")
+		}
+	}
+	if strings.Contains(logs, "ghs_") {
+		t.Fatal("a token appears in the logs")
+	}
+	// Tokens appear in their own mint response and nowhere else.
+	for _, tok := range tokens {
+		if n := strings.Count(responses, tok); n != 2 {
+			t.Fatalf("token appears %d times in responses, want 2 (data and lease data of its own mint)", n)
+		}
+	}
+}
