@@ -1,0 +1,43 @@
+PLUGIN      := vault-plugin-secrets-github-app
+BIN         := bin/$(PLUGIN)
+VERSION     ?= v0.1.0
+LDFLAGS     := -X github.com/vault-github-app/vault-plugin-secrets-github-app.Version=$(VERSION)
+FUZZTIME    ?= 60s
+
+.PHONY: all build vault test test-unit test-e2e demo bench fuzz fmt vet clean
+
+all: build
+
+build:
+	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/$(PLUGIN)
+
+# vault provisions .tools/bin/vault (see scripts/vault.sh).
+vault:
+	scripts/vault.sh >/dev/null
+
+# test runs every suite: unit tests, the emulator's, and the end-to-end
+# acceptance tests against a real Vault server.
+test: build vault
+	VAULT_BIN=$(CURDIR)/.tools/bin/vault PLUGIN_BIN=$(CURDIR)/$(BIN) go test -race -count=1 -timeout 45m ./...
+
+# test-unit skips the suites that need a Vault server.
+test-unit:
+	go test -race -count=1 -short ./...
+
+demo: build vault
+	scripts/demo.sh
+
+bench: build vault
+	scripts/bench.sh
+
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	go vet ./...
+
+clean:
+	rm -rf bin .tools
