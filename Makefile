@@ -3,6 +3,8 @@ BIN         := bin/$(PLUGIN)
 VERSION     ?= v0.1.0
 LDFLAGS     := -X github.com/vault-github-app/vault-plugin-secrets-github-app.Version=$(VERSION)
 FUZZTIME    ?= 60s
+# CI_FUZZTIME is how long `make test` runs each fuzz target.
+CI_FUZZTIME ?= 10s
 
 .PHONY: all build vault test test-unit test-e2e demo bench fuzz fmt vet clean
 
@@ -15,10 +17,11 @@ build:
 vault:
 	scripts/vault.sh >/dev/null
 
-# test runs every suite: unit tests, the emulator's, and the end-to-end
-# acceptance tests against a real Vault server.
+# test runs every suite: unit tests, the emulator's, the end-to-end
+# acceptance tests against a real Vault server, and each fuzz target briefly.
 test: build vault
 	VAULT_BIN=$(CURDIR)/.tools/bin/vault PLUGIN_BIN=$(CURDIR)/$(BIN) go test -race -count=1 -timeout 45m ./...
+	scripts/fuzz.sh $(CI_FUZZTIME)
 
 # test-unit skips the suites that need a Vault server.
 test-unit:

@@ -19,6 +19,8 @@ import (
 const (
 	configStoragePath = "config"
 	defaultBaseURL    = "https://api.github.com"
+	maxBaseURLLength  = 2048
+	maxHostnameLength = 253
 
 	fieldAppID          = "app_id"
 	fieldClientID       = "client_id"
@@ -242,12 +244,18 @@ func mergeConfig(stored *appConfig, d *framework.FieldData) (*appConfig, error) 
 // loopback http URLs for testing, and returns it without the trailing slash.
 func normalizeBaseURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
+	if len(raw) > maxBaseURLLength {
+		return "", fmt.Errorf("base_url is %d bytes long; an API base URL such as https://HOST/api/v3 fits in %d", len(raw), maxBaseURLLength)
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("base_url must be an absolute URL such as %s or https://HOST/api/v3; got %q", defaultBaseURL, raw)
+		return "", fmt.Errorf("base_url must be an absolute URL such as %s or https://HOST/api/v3; got %s", defaultBaseURL, quoteInput(raw))
+	}
+	if len(u.Hostname()) > maxHostnameLength {
+		return "", fmt.Errorf("base_url has a host name longer than DNS allows (%d characters)", maxHostnameLength)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return "", fmt.Errorf("base_url must use https (or http); got scheme %q", u.Scheme)
+		return "", fmt.Errorf("base_url must use https (or http); got scheme %s", quoteInput(u.Scheme))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", errors.New("base_url must not carry credentials, a query or a fragment")

@@ -261,7 +261,7 @@ func mergeInstallation(r *role, d *framework.FieldData) error {
 	case hasOwner:
 		owner := rawOwner.(string)
 		if !ownerPattern.MatchString(owner) {
-			return fmt.Errorf("owner must be a GitHub organization or user login (letters, digits, '-' and '_'); got %q", owner)
+			return fmt.Errorf("owner must be a GitHub organization or user login (letters, digits, '-' and '_'); got %s", quoteInput(owner))
 		}
 		r.Owner, r.InstallationID = owner, 0
 	}
@@ -287,7 +287,7 @@ func (b *backend) pathRoleDelete(ctx context.Context, req *logical.Request, d *f
 
 func validateRoleName(name string) error {
 	if !roleNamePattern.MatchString(name) || name == "." || name == ".." {
-		return fmt.Errorf("role name %q is invalid: use 1 to 128 letters, digits, '-', '_' and '.' (not '.' or '..' alone)", name)
+		return fmt.Errorf("role name %s is invalid: use 1 to 128 letters, digits, '-', '_' and '.' (not '.' or '..' alone)", quoteInput(name))
 	}
 	return nil
 }

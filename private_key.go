@@ -64,7 +64,7 @@ func decodeRSAKey(block *pem.Block) (*rsa.PrivateKey, error) {
 	case "EC PRIVATE KEY":
 		return nil, errors.New("private_key is an ECDSA key; GitHub Apps use RSA keys")
 	default:
-		return nil, fmt.Errorf("private_key holds a PEM block of type %q; expected an RSA private key (RSA PRIVATE KEY or PRIVATE KEY)", block.Type)
+		return nil, fmt.Errorf("private_key holds a PEM block of type %s; expected an RSA private key (RSA PRIVATE KEY or PRIVATE KEY)", quoteInput(block.Type))
 	}
 }
 

@@ -100,10 +100,10 @@ func parseRepositoryNames(raw []string) ([]string, error) {
 	for _, name := range raw {
 		name = strings.TrimSpace(name)
 		if owner, repo, ok := strings.Cut(name, "/"); ok {
-			return nil, fmt.Errorf("repositories takes names without the owner: use %q, not %q", repo, owner+"/"+repo)
+			return nil, fmt.Errorf("repositories takes names without the owner: use %s, not %s", quoteInput(repo), quoteInput(owner+"/"+repo))
 		}
 		if !repoNamePattern.MatchString(name) {
-			return nil, fmt.Errorf("repositories: %q is not a repository name (1 to 100 letters, digits, '.', '_' or '-')", name)
+			return nil, fmt.Errorf("repositories: %s is not a repository name (1 to 100 letters, digits, '.', '_' or '-')", quoteInput(name))
 		}
 		folded := strings.ToLower(name)
 		if seen[folded] {
@@ -141,7 +141,7 @@ func splitCommaPairs(raw map[string]string) (map[string]string, error) {
 	pairs := make(map[string]string, len(raw))
 	add := func(name, level string) error {
 		if _, dup := pairs[name]; dup {
-			return fmt.Errorf("permissions names %q twice", name)
+			return fmt.Errorf("permissions names %s twice", quoteInput(name))
 		}
 		pairs[name] = level
 		return nil
@@ -157,7 +157,7 @@ func splitCommaPairs(raw map[string]string) (map[string]string, error) {
 			}
 			k, v, ok := strings.Cut(pair, "=")
 			if !ok {
-				return nil, fmt.Errorf("permissions: %q is not a name=level pair", pair)
+				return nil, fmt.Errorf("permissions: %s is not a name=level pair", quoteInput(pair))
 			}
 			if err := add(k, v); err != nil {
 				return nil, err
@@ -173,10 +173,10 @@ func parsePermissions(raw map[string]string) (map[string]string, []string, error
 	for _, name := range sortedKeys(raw) {
 		level := raw[name]
 		if !permissionPattern.MatchString(name) {
-			return nil, nil, fmt.Errorf("permissions: %q is not a permission name (lower-case letters, digits and '_', e.g. contents or pull_requests)", name)
+			return nil, nil, fmt.Errorf("permissions: %s is not a permission name (lower-case letters, digits and '_', e.g. contents or pull_requests)", quoteInput(name))
 		}
 		if _, ok := permissionLevels[level]; !ok {
-			return nil, nil, fmt.Errorf("permissions: level %q for %q is not one of read, write or admin", level, name)
+			return nil, nil, fmt.Errorf("permissions: level %s for %q is not one of read, write or admin", quoteInput(level), name)
 		}
 		allowed, known := knownPermissions[name]
 		switch {

@@ -73,7 +73,11 @@ type RateLimitError struct {
 }
 
 func (e *RateLimitError) Error() string {
-	return "GitHub rate limit exceeded; retry after " + e.Until.UTC().Format(time.RFC3339)
+	msg := "GitHub rate limited until " + e.Until.UTC().Format(time.RFC3339)
+	if e.Message != "" {
+		msg += " (GitHub: " + e.Message + ")"
+	}
+	return msg
 }
 
 // newAPIError decodes GitHub's {"message", "documentation_url"} error body,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -150,7 +151,7 @@ func TestRateLimitTooLong(t *testing.T) {
 			if !rlErr.Until.Equal(tc.until) {
 				t.Errorf("Until = %v, want %v", rlErr.Until, tc.until)
 			}
-			if want := "GitHub rate limit exceeded; retry after " + tc.until.UTC().Format(time.RFC3339); err.Error() != want {
+			if want := "GitHub rate limited until " + tc.until.UTC().Format(time.RFC3339); !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("Error() = %q, want %q", err, want)
 			}
 			if n, s := h.attempts(), h.slept(); n != 1 || len(s) != 0 {

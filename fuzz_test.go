@@ -1,0 +1,140 @@
+package githubapp
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// parseFuzzScope reads a scope the way a request would carry it; ok is
+// false when the framework or the plugin refuses it.
+func parseFuzzScope(repos, ids, perms string) (scope, bool) {
+	d := &framework.FieldData{
+		Raw:    map[string]any{fieldRepositories: repos, fieldRepositoryIDs: ids, fieldPermissions: perms},
+		Schema: scopeFields(""),
+	}
+	if d.Validate() != nil {
+		return scope{}, false
+	}
+	in, _, err := readScope(d)
+	return in.scope, err == nil
+}
+
+// requireValidScope checks what readScope promises of anything it accepts.
+func requireValidScope(t *testing.T, s scope) {
+	t.Helper()
+	if n := len(s.Repositories) + len(s.RepositoryIDs); n > maxRepositories {
+		t.Fatalf("accepted %d repositories", n)
+	}
+	for _, name := range s.Repositories {
+		if !repoNamePattern.MatchString(name) {
+			t.Fatalf("accepted repository name %q", name)
+		}
+	}
+	for _, id := range s.RepositoryIDs {
+		if id <= 0 {
+			t.Fatalf("accepted repository id %d", id)
+		}
+	}
+	for name, level := range s.Permissions {
+		if !permissionPattern.MatchString(name) || permissionLevels[level] == 0 {
+			t.Fatalf("accepted permission %q=%q", name, level)
+		}
+	}
+}
+
+// requireInside checks that a narrowed scope grants nothing its role lacks.
+func requireInside(t *testing.T, got, role scope) {
+	t.Helper()
+	if role.restrictsRepositories() {
+		if !got.restrictsRepositories() {
+			t.Fatal("narrowing widened a restricted role to every repository")
+		}
+		for _, name := range got.Repositories {
+			if !slices.ContainsFunc(role.Repositories, func(r string) bool { return strings.EqualFold(r, name) }) {
+				t.Fatalf("narrowed scope reaches %q outside the role", name)
+			}
+		}
+		for _, id := range got.RepositoryIDs {
+			if !slices.Contains(role.RepositoryIDs, id) {
+				t.Fatalf("narrowed scope reaches id %d outside the role", id)
+			}
+		}
+	}
+	if len(role.Permissions) > 0 {
+		if len(got.Permissions) == 0 {
+			t.Fatal("narrowing widened a role to every permission")
+		}
+		for name, level := range got.Permissions {
+			if granted, ok := role.Permissions[name]; !ok || !levelCovers(granted, level) {
+				t.Fatalf("narrowed scope has %s=%s beyond the role", name, level)
+			}
+		}
+	}
+}
+
+func FuzzScopeNarrowing(f *testing.F) {
+	f.Add("api,web", "7,8", "contents=write,issues=read", "API", "", "contents=read")
+	f.Add("", "", "", "docs", "9", "issues=admin")
+	f.Add("api", "", "contents=read", "", "", "")
+	f.Add("acme/api", "-1", "Contents=Read", "a b", "x", "contents")
+	f.Add("api", "", "workflows=write", "api,api", "1,1", "=read,contents=read")
+	f.Fuzz(func(t *testing.T, roleRepos, roleIDs, rolePerms, reqRepos, reqIDs, reqPerms string) {
+		role, ok := parseFuzzScope(roleRepos, roleIDs, rolePerms)
+		if !ok {
+			return
+		}
+		requireValidScope(t, role)
+		req, ok := parseFuzzScope(reqRepos, reqIDs, reqPerms)
+		if !ok {
+			return
+		}
+		requireValidScope(t, req)
+		got, err := role.narrow(req)
+		if err != nil {
+			return
+		}
+		requireInside(t, got, role)
+		if _, err := role.narrow(role); err != nil {
+			t.Fatalf("a role cannot narrow to its own scope: %v", err)
+		}
+	})
+}
+
+// FuzzRoleWrite sends role names and owners through the real request path:
+// no panic, and an accepted role is stored under exactly its valid name.
+func FuzzRoleWrite(f *testing.F) {
+	for _, seed := range []string{"ci", "deploy.prod", "a/b", "..", "rôle", "a b", "x\x00y", strings.Repeat("n", 200)} {
+		f.Add(seed, "acme")
+	}
+	f.Add("ci", "-acme")
+	conf := logical.TestBackendConfig()
+	b, err := Factory(context.Background(), conf)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name, owner string) {
+		storage := &logical.InmemStorage{}
+		resp, err := b.HandleRequest(context.Background(), &logical.Request{
+			Operation: logical.CreateOperation, Path: "roles/" + name, Storage: storage,
+			Data: map[string]any{fieldOwner: owner},
+		})
+		keys, _ := logical.CollectKeys(context.Background(), storage)
+		if err != nil || resp.IsError() {
+			if len(keys) != 0 {
+				t.Fatalf("a refused write stored %v", keys)
+			}
+			return
+		}
+		if validateRoleName(name) != nil || !ownerPattern.MatchString(owner) {
+			t.Fatalf("accepted role %q with owner %q", name, owner)
+		}
+		if len(keys) != 1 || keys[0] != roleStoragePrefix+name {
+			t.Fatalf("role %q stored as %v", name, keys)
+		}
+	})
+}
