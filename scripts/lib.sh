@@ -1,0 +1,105 @@
+# Shared by demo.sh and bench.sh: start the GitHub emulator and a Vault dev
+# server on free loopback ports, register the plugin by SHA-256, and stop
+# everything on exit (Ctrl-C too). Source it; start_ghemu sets GHEMU_URL,
+# APP_ID and ORG_INSTALLATION_ID, start_vault sets VAULT, VAULT_ADDR,
+# VAULT_TOKEN and VAULT_PID.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PLUGIN_NAME=vault-plugin-secrets-github-app
+PLUGIN_VERSION=${PLUGIN_VERSION:-v0.1.0}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/github-app-plugin.XXXXXX")
+PIDS=()
+PLUGIN_ENV=()
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+# free_port prints a loopback TCP port nobody listens on.
+free_port() {
+	local port
+	for _ in $(seq 50); do
+		port=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+	die "no free port found"
+}
+
+# wait_for_http waits until a URL answers at all (any status).
+wait_for_http() {
+	for _ in $(seq 300); do
+		curl -s -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	die "$1 did not come up"
+}
+
+# start_ghemu builds and starts the emulator with a fresh App key at
+# $WORK/app.pem; extra arguments go to ghemu.
+start_ghemu() {
+	go build -o "$WORK/ghemu" "$ROOT/tests/ghemu/cmd/ghemu" || die "building the emulator failed"
+	"$WORK/ghemu" -addr "127.0.0.1:$(free_port)" -key-out "$WORK/app.pem" -info-out "$WORK/ghemu.json" "$@" \
+		>"$WORK/ghemu.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		[ -s "$WORK/ghemu.json" ] && break
+		sleep 0.1
+	done
+	GHEMU_URL=$(jq -r .url "$WORK/ghemu.json" 2>/dev/null) || die "the emulator did not start: $(cat "$WORK/ghemu.log")"
+	APP_ID=$(jq -r .app_id "$WORK/ghemu.json")
+	ORG_INSTALLATION_ID=$(jq -r .org_installation_id "$WORK/ghemu.json")
+	export GHEMU_URL APP_ID ORG_INSTALLATION_ID
+}
+
+# start_vault starts `vault server -dev` with a plugin directory holding the
+# freshly built plugin, and registers it in the catalog by SHA-256.
+# PLUGIN_BIN replaces the plugin binary (bench.sh's profiling build);
+# PLUGIN_ENV (an array of NAME=value) is set in the plugin's environment.
+start_vault() {
+	VAULT=$("$ROOT/scripts/vault.sh") || die "could not provision Vault"
+	mkdir -p "$WORK/plugins"
+	cp "${PLUGIN_BIN:-$ROOT/bin/$PLUGIN_NAME}" "$WORK/plugins/$PLUGIN_NAME" || die "build the plugin first: make build"
+	local port
+	port=$(free_port)
+	cat >"$WORK/vault.hcl" <<-EOF
+		plugin_directory = "$WORK/plugins"
+		disable_mlock    = true
+	EOF
+	VAULT_ADDR="http://127.0.0.1:$port"
+	VAULT_TOKEN=root
+	export VAULT_ADDR VAULT_TOKEN
+	"$VAULT" server -dev -dev-root-token-id=root -dev-listen-address="127.0.0.1:$port" \
+		-config="$WORK/vault.hcl" -log-level="${VAULT_LOG_LEVEL:-info}" >"$WORK/vault.log" 2>&1 &
+	PIDS+=($!)
+	VAULT_PID=$!
+	wait_for_http "$VAULT_ADDR/v1/sys/health"
+	SHA256=$(sha256sum "$WORK/plugins/$PLUGIN_NAME" | cut -d' ' -f1)
+	local env=() kv
+	for kv in "${PLUGIN_ENV[@]}"; do
+		env+=(-env "$kv")
+	done
+	"$VAULT" plugin register -sha256="$SHA256" -version="$PLUGIN_VERSION" "${env[@]}" \
+		-command="$PLUGIN_NAME" secret "$PLUGIN_NAME" >/dev/null || die "registering the plugin failed"
+}
+
+# vault_cli runs the provisioned vault binary.
+vault_cli() {
+	"$VAULT" "$@"
+}
