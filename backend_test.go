@@ -93,6 +93,9 @@ func newUnconfiguredEnv(t testing.TB) *testEnv {
 	logs := &syncBuffer{}
 	conf := logical.TestBackendConfig()
 	conf.StorageView = &logical.InmemStorage{}
+	system := logical.TestSystemView()
+	system.PluginEnvironment = &logical.PluginEnvironment{VaultVersion: "1.21.0"}
+	conf.System = system
 	conf.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: logs})
 	b, err := Factory(context.Background(), conf)
 	if err != nil {

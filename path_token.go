@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
@@ -27,6 +28,9 @@ func pathToken(b *backend) *framework.Path {
 		},
 	}
 	maps.Copy(fields, scopeFields("to narrow this one token to (POST only); each must stay inside the role's scope"))
+	tokenResponses := map[int][]framework.Response{
+		http.StatusOK: {{Description: "OK", Fields: tokenResponseFields()}},
+	}
 
 	return &framework.Path{
 		Pattern: "token/(?P<name>.+)",
@@ -40,11 +44,13 @@ func pathToken(b *backend) *framework.Path {
 				Callback:     b.pathTokenRead,
 				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "token"},
 				Summary:      "Mint an installation token with the role's full scope.",
+				Responses:    tokenResponses,
 			},
 			logical.UpdateOperation: &framework.PathOperation{
 				Callback:     b.pathTokenWrite,
 				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "narrowed-token"},
 				Summary:      "Mint an installation token narrowed to some of the role's repositories and permissions.",
+				Responses:    tokenResponses,
 			},
 		},
 		HelpSynopsis:    "Mint a GitHub App installation token for a role, as a Vault lease.",

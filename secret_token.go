@@ -23,37 +23,43 @@ const (
 
 func secretToken(b *backend) *framework.Secret {
 	return &framework.Secret{
-		Type: secretTokenType,
-		Fields: map[string]*framework.FieldSchema{
-			fieldToken: {
-				Type:         framework.TypeString,
-				Description:  "The installation access token (ghs_...). Treat it as an opaque string: its length and format vary.",
-				DisplayAttrs: &framework.DisplayAttributes{Sensitive: true},
-			},
-			fieldExpiresAt: {
-				Type:        framework.TypeString,
-				Description: "When GitHub expires the token, RFC 3339.",
-			},
-			fieldInstallationID: {
-				Type:        framework.TypeInt64,
-				Description: "The installation the token acts as.",
-			},
-			fieldPermissions: {
-				Type:        framework.TypeMap,
-				Description: "The token's permissions, as GitHub granted them.",
-			},
-			fieldRepositorySelection: {
-				Type:        framework.TypeString,
-				Description: "all or selected.",
-			},
-			fieldRepositories: {
-				Type:        framework.TypeStringSlice,
-				Description: "Names of the repositories the token is limited to, when it is.",
-			},
-		},
+		Type:   secretTokenType,
+		Fields: tokenResponseFields(),
 		// No Renew: GitHub cannot extend a token, so the lease is not
 		// renewable and Vault refuses renewals itself.
 		Revoke: b.revokeToken,
+	}
+}
+
+// tokenResponseFields describe a mint response, for the secret type and the
+// OpenAPI spec alike.
+func tokenResponseFields() map[string]*framework.FieldSchema {
+	return map[string]*framework.FieldSchema{
+		fieldToken: {
+			Type:         framework.TypeString,
+			Description:  "The installation access token (ghs_...). Treat it as an opaque string: its length and format vary.",
+			DisplayAttrs: &framework.DisplayAttributes{Sensitive: true},
+		},
+		fieldExpiresAt: {
+			Type:        framework.TypeString,
+			Description: "When GitHub expires the token, RFC 3339.",
+		},
+		fieldInstallationID: {
+			Type:        framework.TypeInt64,
+			Description: "The installation the token acts as.",
+		},
+		fieldPermissions: {
+			Type:        framework.TypeMap,
+			Description: "The token's permissions, as GitHub granted them.",
+		},
+		fieldRepositorySelection: {
+			Type:        framework.TypeString,
+			Description: "all or selected.",
+		},
+		fieldRepositories: {
+			Type:        framework.TypeStringSlice,
+			Description: "Names of the repositories the token is limited to, when it is.",
+		},
 	}
 }
 
