@@ -38,9 +38,19 @@ func githubFailure(cfg *appConfig, action string, err error) (*logical.Response,
 	}
 }
 
+// githubStatus is the HTTP status of GitHub's answer, or 0 when err is not
+// one.
+func githubStatus(err error) int {
+	var apiErr *ghclient.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode
+	}
+	return 0
+}
+
 // installationGone reports whether GitHub's answer means the installation
 // an owner resolved to no longer serves tokens, so the lookup is redone.
 func installationGone(err error) bool {
-	var apiErr *ghclient.APIError
-	return errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusForbidden)
+	status := githubStatus(err)
+	return status == http.StatusNotFound || status == http.StatusForbidden
 }

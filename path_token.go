@@ -128,7 +128,12 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 		if r.Owner != "" && installationGone(err) {
 			gh.installations.forget(r.Owner)
 		}
-		return githubFailure(gh.config, fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID), err)
+		action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
+		if githubStatus(err) == http.StatusUnprocessableEntity {
+			// GitHub does not say which repository or permission it refused.
+			action += " with " + sc.String()
+		}
+		return githubFailure(gh.config, action, err)
 	}
 
 	b.Logger().Debug("minted installation token", "role", name, "installation_id", installationID,

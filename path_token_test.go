@@ -363,10 +363,10 @@ func TestToken_GitHubRefusalsReachTheUser(t *testing.T) {
 	}{
 		{"422 repository outside installation", func(e *testEnv) map[string]any {
 			return map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldRepositories: "dotfiles"}
-		}, []string{"422", "not accessible to the parent installation"}},
+		}, []string{"422", "not accessible to the parent installation", "repositories dotfiles"}},
 		{"422 permission not granted", func(e *testEnv) map[string]any {
 			return map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldPermissions: "administration=write"}
-		}, []string{"422", "not granted to this installation"}},
+		}, []string{"422", "not granted to this installation", "permissions administration=write"}},
 		{"403 suspended", func(e *testEnv) map[string]any {
 			return map[string]any{fieldInstallationID: e.sample.SuspendedInstallationID}
 		}, []string{"403", "suspended"}},

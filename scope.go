@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/vault/sdk/framework"
@@ -188,6 +189,28 @@ func parsePermissions(raw map[string]string) (map[string]string, []string, error
 		perms[name] = level
 	}
 	return perms, warnings, nil
+}
+
+// String describes the scope for messages, e.g. "repositories api, web;
+// permissions contents=read".
+func (s scope) String() string {
+	repos := "all repositories"
+	if s.restrictsRepositories() {
+		repos = "repositories " + describeList(append(slices.Clone(s.Repositories), describeIDs(s.RepositoryIDs)...))
+	}
+	perms := "all permissions"
+	if len(s.Permissions) > 0 {
+		perms = "permissions " + describePermissions(s.Permissions)
+	}
+	return repos + "; " + perms
+}
+
+func describeIDs(ids []int64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = "id " + strconv.FormatInt(id, 10)
+	}
+	return out
 }
 
 // restrictsRepositories reports whether the scope names repositories; a
