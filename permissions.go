@@ -1,39 +1,8 @@
 package githubapp
 
-import "strings"
-
 // Permission levels in increasing order of power: a token asking for write
 // may be cut from a role that grants write or admin.
 var permissionLevels = map[string]int{"read": 1, "write": 2, "admin": 3}
-
-// knownPermissions lists GitHub's installation token permissions and the
-// levels each accepts (GitHub's schema, late 2026). GitHub adds permissions
-// over time, so a well-formed name missing here is allowed with a warning;
-// a level a known permission does not accept is refused before GitHub's 422.
-var knownPermissions = func() map[string][]string {
-	m := make(map[string][]string)
-	add := func(levels []string, names string) {
-		for _, name := range strings.Fields(names) {
-			m[name] = levels
-		}
-	}
-	add([]string{"read", "write"}, `actions administration artifact_metadata attestations checks
-		codespaces contents dependabot_secrets deployments discussions environments issues
-		merge_queues metadata packages pages pull_requests repository_custom_properties
-		repository_hooks secret_scanning_alerts secrets security_events single_file statuses
-		vulnerability_alerts custom_properties_for_organizations members
-		organization_administration organization_custom_roles organization_custom_org_roles
-		organization_copilot_agent_settings organization_announcement_banners organization_hooks
-		organization_personal_access_tokens organization_personal_access_token_requests
-		organization_packages organization_secrets organization_self_hosted_runners
-		organization_user_blocking email_addresses followers git_ssh_keys gpg_keys
-		interaction_limits starring`)
-	add([]string{"read", "write", "admin"}, `repository_projects organization_custom_properties
-		organization_projects enterprise_custom_properties_for_organizations`)
-	add([]string{"write"}, `workflows organization_copilot_seat_management profile`)
-	add([]string{"read"}, `organization_events organization_plan`)
-	return m
-}()
 
 // levelCovers reports whether a grant at level granted allows a request at
 // level wanted.

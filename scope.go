@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/vault/sdk/framework"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
 
 const (
@@ -179,7 +181,9 @@ func parsePermissions(raw map[string]string) (map[string]string, []string, error
 		if _, ok := permissionLevels[level]; !ok {
 			return nil, nil, fmt.Errorf("permissions: level %s for %q is not one of read, write or admin", quoteInput(level), name)
 		}
-		allowed, known := knownPermissions[name]
+		// A level a known permission does not accept is refused here rather
+		// than by GitHub's 422; an unknown name may be one GitHub added since.
+		allowed, known := ghclient.PermissionLevels(name)
 		switch {
 		case !known:
 			warnings = append(warnings, fmt.Sprintf("permissions: %q is not a GitHub permission this plugin knows; GitHub will refuse the token if it is not granted to the installation", name))

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
 
 // App is a registered GitHub App. Its PublicKey verifies the JWTs the App signs.
@@ -81,39 +83,11 @@ type repository struct {
 // levelRank orders permission levels: a grant covers every lower level.
 var levelRank = map[string]int{"read": 1, "write": 2, "admin": 3}
 
-// permissionLevels is GitHub's permission schema (see the facts sheet). The
-// emulator refuses fixtures that grant anything outside it, so a test cannot
-// accidentally prove a plugin against permissions GitHub would never grant.
-var permissionLevels = func() map[string][]string {
-	m := map[string][]string{}
-	add := func(levels []string, names string) {
-		for _, n := range strings.Fields(names) {
-			m[n] = levels
-		}
-	}
-	add([]string{"read", "write"}, `actions administration artifact_metadata attestations checks
-		codespaces contents dependabot_secrets deployments discussions environments issues
-		merge_queues metadata packages pages pull_requests repository_custom_properties
-		repository_hooks secret_scanning_alerts secrets security_events single_file statuses
-		vulnerability_alerts custom_properties_for_organizations members
-		organization_administration organization_custom_roles organization_custom_org_roles
-		organization_copilot_agent_settings organization_announcement_banners organization_hooks
-		organization_personal_access_tokens organization_personal_access_token_requests
-		organization_packages organization_secrets organization_self_hosted_runners
-		organization_user_blocking email_addresses followers git_ssh_keys gpg_keys
-		interaction_limits starring`)
-	add([]string{"read", "write", "admin"}, `repository_projects organization_custom_properties
-		organization_projects enterprise_custom_properties_for_organizations`)
-	add([]string{"write"}, "workflows organization_copilot_seat_management profile")
-	add([]string{"read"}, "organization_events organization_plan")
-	return m
-}()
-
 // checkPermissions panics when a fixture uses a permission or level outside
 // GitHub's schema: that is a bug in the test, not a condition to emulate.
 func checkPermissions(owner string, perms map[string]string) {
 	for name, level := range perms {
-		if !slices.Contains(permissionLevels[name], level) {
+		if levels, _ := ghclient.PermissionLevels(name); !slices.Contains(levels, level) {
 			panic(fmt.Sprintf("ghemu: %s: permission %s:%s is not in GitHub's schema", owner, name, level))
 		}
 	}
