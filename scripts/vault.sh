@@ -45,10 +45,10 @@ build() {
 	(
 		while sleep 60; do log "still building Vault… $(((SECONDS - started) / 60)) min"; done
 	) &
-	local ticker=$!
-	trap 'kill $ticker 2>/dev/null || true' EXIT
-	(cd "$root/scripts/vault" && go build -o "$cached.partial" github.com/hashicorp/vault)
+	local ticker=$! status=0
+	(cd "$root/scripts/vault" && go build -o "$cached.partial" github.com/hashicorp/vault) || status=$?
 	kill "$ticker" 2>/dev/null || true
+	[ "$status" = 0 ] || { log "building Vault failed"; exit "$status"; }
 	mv "$cached.partial" "$cached"
 	log "built Vault $version in $((SECONDS - started)) s"
 }

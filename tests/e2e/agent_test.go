@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAgentRendersToken runs Vault Agent as a CI runner would: it logs in
+// with a token holding only the ci policy and renders a minted GitHub
+// token into a file.
+func TestAgentRendersToken(t *testing.T) {
+	t.Parallel()
+	v, gh := setup(t)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "vault-token")
+	rendered := filepath.Join(dir, "github-token")
+	if err := os.WriteFile(tokenFile, []byte(v.CIToken(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "agent.hcl")
+	if err := os.WriteFile(config, fmt.Appendf(nil, `
+vault {
+  address = %q
+}
+auto_auth {
+  method "token_file" {
+    config = {
+      token_file_path = %q
+    }
+  }
+}
+template {
+  contents    = "{{ with secret \"github/token/ci\" }}{{ .Data.token }}{{ end }}"
+  destination = %q
+}
+`, v.Addr, tokenFile, rendered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	agent := startProcess(t, "Vault Agent", filepath.Join(dir, "agent.log"), v.bins.vault,
+		[]string{"agent", "-config=" + config}, cleanEnv(v.path("home")))
+	t.Cleanup(func() {
+		agent.kill()
+		agent.reportOnFailure(t)
+	})
+
+	token := waitForFile(t, agent, rendered, time.Minute)
+	if status, names := gh.Repositories(t, token); status != http.StatusOK || !slices.Equal(names, []string{"api", "web"}) {
+		t.Errorf("the rendered token reaches %v (HTTP %d); want role ci's [api web]", names, status)
+	}
+	if info := gh.TokenInfo(t, token); !info.RepositoriesNamed {
+		t.Error("the rendered token was not narrowed to the role's repositories")
+	}
+
+	if !agent.stop(stopTimeout) {
+		t.Fatalf("the agent did not exit within %s of SIGTERM", stopTimeout)
+	}
+	if code := agent.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the agent exited with status %d after SIGTERM; want 0", code)
+	}
+}
+
+// waitForFile waits until a process has written a non-empty file and
+// returns its content.
+func waitForFile(t *testing.T, p *process, path string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if data, err := os.ReadFile(path); err == nil && len(data) > 0 {
+			return strings.TrimSpace(string(data))
+		}
+		switch {
+		case !p.running():
+			t.Fatalf("%s exited before writing %s", p.name, path)
+		case time.Now().After(deadline):
+			t.Fatalf("%s did not write %s within %s", p.name, path, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// Result is what one vault CLI invocation produced.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// RunAs runs the vault CLI with VAULT_ADDR pointing at this server and
+// VAULT_TOKEN set to token ("" for none).
+func (v *Vault) RunAs(t *testing.T, token string, args ...string) Result {
+	t.Helper()
+	return v.run(t, token, nil, args)
+}
+
+func (v *Vault) run(t *testing.T, token string, env []string, args []string) Result {
+	t.Helper()
+	env = append(cleanEnv(v.path("home"), "VAULT_ADDR="+v.Addr, "VAULT_TOKEN="+token), env...)
+	return runVault(t, v.bins.vault, env, args...)
+}
+
+// CLI runs the vault CLI as root.
+func (v *Vault) CLI(t *testing.T, args ...string) Result {
+	t.Helper()
+	return v.RunAs(t, v.Token, args...)
+}
+
+// MustRunAs is RunAs that fails the test unless the command succeeds, and
+// returns its stdout. The failure quotes stderr only: stdout may hold
+// secrets.
+func (v *Vault) MustRunAs(t *testing.T, token string, args ...string) string {
+	t.Helper()
+	return mustSucceed(t, v.RunAs(t, token, args...), args).Stdout
+}
+
+// MustCLI is MustRunAs as root.
+func (v *Vault) MustCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	return v.MustRunAs(t, v.Token, args...)
+}
+
+// ReadSecret runs a CLI command as token with JSON output and decodes the
+// secret it prints.
+func (v *Vault) ReadSecret(t *testing.T, token string, args ...string) *api.Secret {
+	t.Helper()
+	r := mustSucceed(t, v.run(t, token, []string{"VAULT_FORMAT=json"}, args), args)
+	secret, err := api.ParseSecret(strings.NewReader(r.Stdout))
+	if err != nil || secret == nil {
+		t.Fatalf("vault %s: unreadable output: %v", redactArgs(args), err)
+	}
+	return secret
+}
+
+// Client returns an HTTP API client for this server acting as token.
+func (v *Vault) Client(t *testing.T, token string) *api.Client {
+	t.Helper()
+	cfg := api.DefaultConfig()
+	cfg.Address = v.Addr
+	cfg.MaxRetries = 0
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// NewClient picks VAULT_TOKEN and VAULT_NAMESPACE up from the
+	// developer's environment.
+	c.SetToken(token)
+	c.ClearNamespace()
+	return c
+}
+
+// runVault runs a vault binary command and collects its output.
+func runVault(t *testing.T, bin string, env []string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.Code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("running vault %s: %v", redactArgs(args), err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("vault %s did not finish within %s", redactArgs(args), commandTimeout)
+	}
+	return r
+}
+
+func mustSucceed(t *testing.T, r Result, args []string) Result {
+	t.Helper()
+	if r.Code != 0 {
+		t.Fatalf("vault %s: exit %d: %s", redactArgs(args), r.Code, r.Stderr)
+	}
+	return r
+}
+
+// redactArgs renders a command line for a failure message without values
+// that may be secret: unseal keys are the only bare arguments that are.
+func redactArgs(args []string) string {
+	if len(args) >= 2 && args[0] == "operator" && args[1] == "unseal" {
+		return "operator unseal <key>"
+	}
+	return strings.Join(args, " ")
+}
