@@ -1,7 +1,7 @@
 # Shared by demo.sh and bench.sh: start the GitHub emulator and a Vault dev
 # server on free loopback ports, register the plugin by SHA-256, and stop
 # everything on exit (Ctrl-C too). Source it; start_ghemu sets GHEMU_URL,
-# APP_ID and ORG_INSTALLATION_ID, start_vault sets VAULT, VAULT_ADDR,
+# APP_ID, ORG_INSTALLATION_ID and GHEMU_PID, start_vault sets VAULT, VAULT_ADDR,
 # VAULT_TOKEN and VAULT_PID.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,6 +58,7 @@ start_ghemu() {
 	"$WORK/ghemu" -addr "127.0.0.1:$(free_port)" -key-out "$WORK/app.pem" -info-out "$WORK/ghemu.json" "$@" \
 		>"$WORK/ghemu.log" 2>&1 &
 	PIDS+=($!)
+	GHEMU_PID=$!
 	for _ in $(seq 100); do
 		[ -s "$WORK/ghemu.json" ] && break
 		sleep 0.1

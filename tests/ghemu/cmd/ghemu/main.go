@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/bench/bulk"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
 )
 
@@ -44,6 +45,7 @@ type config struct {
 	addr, clientID, keyOut, publicKey, infoOut string
 	appID                                      int64
 	latency                                    time.Duration
+	bulkRepos                                  int
 }
 
 func parseFlags(args []string) (config, error) {
@@ -56,11 +58,15 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.publicKey, "public-key", "", "use the App key in this PEM file (public or private key)")
 	fs.DurationVar(&c.latency, "latency", 0, "delay added to every reply")
 	fs.StringVar(&c.infoOut, "info-out", "", "write the URL and sample IDs as JSON to this path")
+	fs.IntVar(&c.bulkRepos, "bulk-repos", 0, "also install the App on organisation \""+bulk.Owner+"\" with this many selected repositories (for benchmarks)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.bulkRepos < 0 {
+		return c, errors.New("-bulk-repos must not be negative")
 	}
 	if (c.keyOut == "") == (c.publicKey == "") {
 		return c, errors.New("exactly one of -key-out or -public-key is required")
@@ -81,6 +87,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	s := ghemu.New()
 	sample := s.SeedSample(c.appID, c.clientID, pub)
+	info := runInfo{Sample: sample}
+	if c.bulkRepos > 0 {
+		info.BulkInstallationID = bulk.InstallationID
+		info.BulkRepositories = bulk.Install(s, c.appID, c.bulkRepos)
+	}
 	s.SetLatency(c.latency)
 	url, err := s.Start(c.addr)
 	if err != nil {
@@ -89,7 +100,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer s.Close()
 
 	if c.infoOut != "" {
-		if err := writeInfo(c.infoOut, url, sample); err != nil {
+		info.URL = url
+		if err := writeInfo(c.infoOut, info); err != nil {
 			return err
 		}
 	}
@@ -169,13 +181,18 @@ func parsePublicKey(data []byte) (*rsa.PublicKey, error) {
 	return nil, fmt.Errorf("%T is not an RSA key", key)
 }
 
-// writeInfo records where the emulator listens and what it seeded, for
-// scripts that drive it.
-func writeInfo(path, url string, sample ghemu.Sample) error {
-	data, err := json.MarshalIndent(struct {
-		URL string `json:"url"`
-		ghemu.Sample
-	}{url, sample}, "", "  ")
+// runInfo is where the emulator listens and what it seeded, for scripts that
+// drive it.
+type runInfo struct {
+	URL string `json:"url"`
+	ghemu.Sample
+	// Set with -bulk-repos only.
+	BulkInstallationID int64    `json:"bulk_installation_id,omitempty"`
+	BulkRepositories   []string `json:"bulk_repositories,omitempty"`
+}
+
+func writeInfo(path string, info runInfo) error {
+	data, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,149 @@
+package githubapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/bench/bulk"
+)
+
+// The benchmarks mint tokens through HandleRequest against the emulator on
+// loopback, so ns/op, B/op and allocs/op include the emulator and both ends
+// of the HTTP exchange, not only the plugin: scripts/bench.sh measures the
+// plugin process alone. What they isolate is the number of GitHub calls and
+// JWT signatures per token, reported as custom metrics:
+//
+//	gh-calls/token       requests the emulator served, per minted token
+//	jwt-sigs/10k-tokens  RSA signatures made by the client, per 10,000 tokens
+//
+// Every run starts from a fresh backend and emulator, so both metrics
+// include the cold start (one owner lookup, one signature), amortised
+// over b.N.
+//
+//	go test -run '^$' -bench Mint -benchtime 5s .
+
+// benchRoles are the roles measured: by installation ID, by owner (one
+// lookup, then cached), and one naming GitHub's maximum of 500 repositories.
+var benchRoles = []struct {
+	name  string
+	fleet int // repositories the bulk installation needs, if used
+	role  func(e *testEnv, repos []string) map[string]any
+}{
+	{name: "id", role: func(e *testEnv, _ []string) map[string]any {
+		return map[string]any{fieldInstallationID: e.sample.OrgInstallationID}
+	}},
+	{name: "owner", role: func(*testEnv, []string) map[string]any {
+		return map[string]any{fieldOwner: "acme"}
+	}},
+	{name: "repos500", fleet: maxRepositories, role: func(_ *testEnv, repos []string) map[string]any {
+		return map[string]any{fieldInstallationID: bulk.InstallationID, fieldRepositories: strings.Join(repos, ",")}
+	}},
+}
+
+func BenchmarkMint(b *testing.B) {
+	for _, r := range benchRoles {
+		b.Run(r.name, func(b *testing.B) {
+			e := newBenchEnv(b, r.fleet)
+			e.mustWrite("roles/bench", r.role(e, bulkNames(r.fleet)))
+			measureMint(b, e, func() {
+				for range b.N {
+					if err := mintBench(e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkMintParallel mints from many goroutines at once, as Vault does
+// for concurrent clients: it shows lock contention and the sharing of the
+// owner lookup and of the JWT.
+func BenchmarkMintParallel(b *testing.B) {
+	for _, r := range benchRoles[:2] { // 500-repository tokens add nothing here but time
+		b.Run(r.name, func(b *testing.B) {
+			e := newBenchEnv(b, r.fleet)
+			e.mustWrite("roles/bench", r.role(e, nil))
+			// Minting waits on loopback I/O, so 2×GOMAXPROCS goroutines
+			// would leave the CPUs idle; 8× keeps them busy.
+			b.SetParallelism(8)
+			measureMint(b, e, func() {
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := mintBench(e); err != nil {
+							b.Error(err) // Fatal is for the benchmark's own goroutine
+							return
+						}
+					}
+				})
+			})
+		})
+	}
+}
+
+// newBenchEnv is a configured test environment logging at error level, as
+// a production Vault would run the plugin: the tests' trace logging would
+// otherwise be measured too. fleet > 0 also installs the App on the bulk
+// organisation with that many repositories.
+func newBenchEnv(b *testing.B, fleet int) *testEnv {
+	b.Helper()
+	e := newTestEnv(b)
+	e.b.Logger().SetLevel(hclog.Error)
+	if fleet > 0 {
+		bulk.Install(e.gh, testAppID, fleet)
+	}
+	return e
+}
+
+// bulkNames lists the first n bulk repositories, as bulk.Install names them.
+func bulkNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = bulk.RepoName(i + 1)
+	}
+	return names
+}
+
+// measureMint times run, which mints b.N tokens of role "bench", and
+// reports the GitHub calls and JWT signatures they took.
+func measureMint(b *testing.B, e *testEnv, run func()) {
+	b.Helper()
+	calls := e.gh.Count("", "/")
+	b.ReportAllocs()
+	b.ResetTimer()
+	run()
+	b.StopTimer()
+
+	gh, err := e.b.githubFor(context.Background(), e.storage)
+	if err != nil || gh == nil {
+		b.Fatalf("no GitHub client after minting: %v", err)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(e.gh.Count("", "/")-calls)/n, "gh-calls/token")
+	b.ReportMetric(float64(gh.client.JWTSignatures())*10_000/n, "jwt-sigs/10k-tokens")
+}
+
+// mintBench mints one token of role "bench". It returns errors rather than
+// failing, so that parallel workers can use it too.
+func mintBench(e *testEnv) error {
+	resp, err := e.b.HandleRequest(context.Background(), &logical.Request{
+		Operation: logical.ReadOperation,
+		Path:      "token/bench",
+		Storage:   e.storage,
+	})
+	switch {
+	case err != nil:
+		return err
+	case resp == nil || resp.Secret == nil:
+		return errors.New("no lease in the token response")
+	case resp.IsError():
+		return fmt.Errorf("error response: %w", resp.Error())
+	}
+	return nil
+}
