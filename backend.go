@@ -34,6 +34,11 @@ token at GitHub.
 // Factory returns a configured instance of the backend.
 func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
 	b := newBackend()
+	if conf.System != nil {
+		withCache := *conf
+		withCache.System = newReplicationCachingView(conf.System)
+		conf = &withCache
+	}
 	if err := b.Setup(ctx, conf); err != nil {
 		return nil, err
 	}
