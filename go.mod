@@ -1,13 +1,13 @@
 module github.com/vault-github-app/vault-plugin-secrets-github-app
 
-go 1.26.0
+go 1.25.7
 
 require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/vault/api v1.23.0
 	github.com/hashicorp/vault/sdk v0.25.1
-	golang.org/x/sync v0.24.0
+	golang.org/x/sync v0.20.0
 )
 
 require (
