@@ -120,6 +120,19 @@ func newTestEnv(t testing.TB) *testEnv {
 	return e
 }
 
+// newRoleEnv is a configured environment with role "ci" on the sample
+// org's installation, plus any extra role fields.
+func newRoleEnv(t testing.TB, extra map[string]any) *testEnv {
+	t.Helper()
+	e := newTestEnv(t)
+	role := map[string]any{fieldInstallationID: e.sample.OrgInstallationID}
+	for k, v := range extra {
+		role[k] = v
+	}
+	e.mustWrite("roles/ci", role)
+	return e
+}
+
 func (e *testEnv) do(op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
 	e.t.Helper()
 	return e.b.HandleRequest(context.Background(), &logical.Request{

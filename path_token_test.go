@@ -255,8 +255,7 @@ func TestToken_Narrowing(t *testing.T) {
 }
 
 func TestToken_LeaseTTLFromRole(t *testing.T) {
-	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldTTL: "2m"})
+	e := newRoleEnv(t, map[string]any{fieldTTL: "2m"})
 	if ttl := e.mint("ci").Secret.TTL; ttl != 2*time.Minute {
 		t.Fatalf("lease TTL %v, want 2m", ttl)
 	}
@@ -283,8 +282,7 @@ func TestLeaseTTL(t *testing.T) {
 }
 
 func TestToken_RevokeRevokesAtGitHub(t *testing.T) {
-	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e := newRoleEnv(t, nil)
 	resp := e.mint("ci")
 
 	_, err := e.revoke(resp.Secret)
@@ -302,8 +300,7 @@ func TestToken_RevokeRevokesAtGitHub(t *testing.T) {
 }
 
 func TestToken_RevokeFromJSONRoundTrippedLease(t *testing.T) {
-	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e := newRoleEnv(t, nil)
 	resp := e.mint("ci")
 
 	// Vault keeps lease data as JSON and hands it back with numbers as
@@ -329,8 +326,7 @@ func TestToken_RevokeFromJSONRoundTrippedLease(t *testing.T) {
 }
 
 func TestToken_RevokeOfExpiredTokenSkipsGitHub(t *testing.T) {
-	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e := newRoleEnv(t, nil)
 	resp := e.mint("ci")
 	resp.Secret.InternalData[fieldExpiresAt] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
 
@@ -342,8 +338,7 @@ func TestToken_RevokeOfExpiredTokenSkipsGitHub(t *testing.T) {
 }
 
 func TestToken_RevokeFailureIsRetryable(t *testing.T) {
-	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e := newRoleEnv(t, nil)
 	resp := e.mint("ci")
 	e.gh.FailNext(10, ghemu.Fault{Status: http.StatusServiceUnavailable, PathPrefix: "/installation/token"})
 
@@ -435,8 +430,7 @@ func (c cancelledAfter) Err() error {
 }
 
 func TestToken_UndeliveredTokenIsRevoked(t *testing.T) {
-	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e := newRoleEnv(t, nil)
 	var minted atomic.Bool
 	ctx := cancelledAfter{Context: context.Background(), cond: func() bool {
 		if e.gh.Count(http.MethodPost, "/app/installations/") > 0 {

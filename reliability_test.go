@@ -16,13 +16,6 @@ import (
 
 const mintPath = "/app/installations/"
 
-func newRoleEnv(t *testing.T) *testEnv {
-	t.Helper()
-	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldRepositories: "api"})
-	return e
-}
-
 func TestReliability_TransientFailuresAreRetried(t *testing.T) {
 	for _, fault := range []ghemu.Fault{
 		{Status: http.StatusBadGateway},
@@ -30,7 +23,7 @@ func TestReliability_TransientFailuresAreRetried(t *testing.T) {
 		{Drop: true},
 	} {
 		t.Run(strconv.Itoa(fault.Status), func(t *testing.T) {
-			e := newRoleEnv(t)
+			e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 			fault.PathPrefix = mintPath
 			e.gh.FailNext(2, fault)
 			resp := e.mint("ci")
@@ -47,7 +40,7 @@ func TestReliability_TransientFailuresAreRetried(t *testing.T) {
 func TestReliability_ClientErrorsAreNotRetried(t *testing.T) {
 	for _, status := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusUnprocessableEntity} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			e := newRoleEnv(t)
+			e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 			e.gh.FailNext(1, ghemu.Fault{Status: status, PathPrefix: mintPath})
 			resp, err := e.do(logical.ReadOperation, "token/ci", nil)
 			requireUserError(t, resp, err, strconv.Itoa(status))
@@ -59,7 +52,7 @@ func TestReliability_ClientErrorsAreNotRetried(t *testing.T) {
 }
 
 func TestReliability_GitHubDownIsAnInternalError(t *testing.T) {
-	e := newRoleEnv(t)
+	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	e.gh.FailNext(10, ghemu.Fault{Status: http.StatusInternalServerError, PathPrefix: mintPath})
 	_, err := e.do(logical.ReadOperation, "token/ci", nil)
 	if err == nil || !strings.Contains(err.Error(), "500") {
@@ -71,7 +64,7 @@ func TestReliability_GitHubDownIsAnInternalError(t *testing.T) {
 }
 
 func TestReliability_LongRateLimitFailsFast(t *testing.T) {
-	e := newRoleEnv(t)
+	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	reset := time.Now().Add(time.Hour).Unix()
 	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusForbidden, PathPrefix: mintPath, Header: http.Header{
 		"X-Ratelimit-Remaining": {"0"},
@@ -92,7 +85,7 @@ func TestReliability_LongRateLimitFailsFast(t *testing.T) {
 }
 
 func TestReliability_ShortRetryAfterIsHonoured(t *testing.T) {
-	e := newRoleEnv(t)
+	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusTooManyRequests, PathPrefix: mintPath,
 		Header: http.Header{"Retry-After": {"1"}}})
 	e.mint("ci")
@@ -112,7 +105,7 @@ func TestReliability_ShortRetryAfterIsHonoured(t *testing.T) {
 }
 
 func TestReliability_ClockSkewIsCorrected(t *testing.T) {
-	e := newRoleEnv(t)
+	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	// GitHub's clock 20 minutes ahead: a JWT on our clock has expired for it.
 	e.gh.SetClockSkew(20 * time.Minute)
 	e.mint("ci")
@@ -136,7 +129,7 @@ func TestReliability_ClockSkewIsCorrected(t *testing.T) {
 }
 
 func TestReliability_DeadlineComesFromTheRequest(t *testing.T) {
-	e := newRoleEnv(t)
+	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	e.gh.SetLatency(5 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -147,7 +140,7 @@ func TestReliability_DeadlineComesFromTheRequest(t *testing.T) {
 }
 
 func TestReliability_RevokeRateLimitedIsRetriedLater(t *testing.T) {
-	e := newRoleEnv(t)
+	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	resp := e.mint("ci")
 	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusTooManyRequests, PathPrefix: "/installation/token",
 		Header: http.Header{"Retry-After": {"3600"}}})
@@ -163,7 +156,7 @@ func TestReliability_RevokeRateLimitedIsRetriedLater(t *testing.T) {
 }
 
 func TestReliability_RevokeTreats404AsGone(t *testing.T) {
-	e := newRoleEnv(t)
+	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	resp := e.mint("ci")
 	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusNotFound, PathPrefix: "/installation/token"})
 	_, err := e.revoke(resp.Secret)
