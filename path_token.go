@@ -117,6 +117,9 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 
 	installationID, err := b.installationFor(ctx, gh, r)
 	if err != nil {
+		if githubStatus(err) == http.StatusNotFound {
+			return logical.ErrorResponse("role %q: the App is not installed on owner %q (GitHub answered 404 for it as an organization and as a user); install the App there or fix the role's owner", name, r.Owner), nil
+		}
 		return githubFailure(gh.config, fmt.Sprintf("finding the installation on %q", r.Owner), err)
 	}
 	tok, err := gh.client.CreateInstallationToken(ctx, installationID, ghclient.TokenRequest{
@@ -125,15 +128,7 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 		Permissions:   sc.Permissions,
 	})
 	if err != nil {
-		if r.Owner != "" && installationGone(err) {
-			gh.installations.forget(r.Owner)
-		}
-		action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
-		if githubStatus(err) == http.StatusUnprocessableEntity {
-			// GitHub does not say which repository or permission it refused.
-			action += " with " + sc.String()
-		}
-		return githubFailure(gh.config, action, err)
+		return mintFailure(gh, name, r, installationID, sc, err)
 	}
 
 	b.Logger().Debug("minted installation token", "role", name, "installation_id", installationID,
@@ -147,6 +142,20 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 		return nil, err
 	}
 	return resp, nil
+}
+
+// mintFailure reports a refused or failed mint, and forgets an owner's
+// installation that GitHub no longer serves so the next request looks again.
+func mintFailure(gh *githubState, name string, r *role, installationID int64, sc scope, err error) (*logical.Response, error) {
+	if r.Owner != "" && installationGone(err) {
+		gh.installations.forget(r.Owner)
+	}
+	action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
+	if githubStatus(err) == http.StatusUnprocessableEntity {
+		// GitHub does not say which repository or permission it refused.
+		action += " with " + sc.String()
+	}
+	return githubFailure(gh.config, action, err)
 }
 
 func (b *backend) installationFor(ctx context.Context, gh *githubState, r *role) (int64, error) {

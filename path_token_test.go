@@ -370,7 +370,7 @@ func TestToken_GitHubRefusalsReachTheUser(t *testing.T) {
 		}, []string{"404", "Not Found", "987654321"}},
 		{"404 owner without installation", func(e *testEnv) map[string]any {
 			return map[string]any{fieldOwner: "nobody-here"}
-		}, []string{"404", "nobody-here"}},
+		}, []string{"404", `owner "nobody-here"`, "not installed"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
