@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -252,18 +251,5 @@ func TestBackend_ReportsRunningVersion(t *testing.T) {
 	e := newUnconfiguredEnv(t)
 	if got := e.b.PluginVersion().Version; got != Version {
 		t.Fatalf("running version %q, want %q", got, Version)
-	}
-}
-
-// waitFor polls cond for up to a few seconds; for effects that happen in
-// the background (none of these tests time the plugin).
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
