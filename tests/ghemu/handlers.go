@@ -1,6 +1,7 @@
 package ghemu
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -157,7 +158,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, a *app) {
 		writeAPIError(w, apiErr)
 		return
 	}
-	writeJSON(w, http.StatusCreated, reply)
+	writeObject(w, http.StatusCreated, reply)
 }
 
 func (s *Server) listTokenRepos(w http.ResponseWriter, r *http.Request, value string) {
@@ -167,7 +168,7 @@ func (s *Server) listTokenRepos(w http.ResponseWriter, r *http.Request, value st
 	if err == nil {
 		repos := s.tokenRepos(t, in)
 		page := paginate(w, r, repos)
-		objs := make([]map[string]any, len(page))
+		objs := make([]json.RawMessage, len(page))
 		for i, repo := range page {
 			objs[i] = s.repoJSON(exchangeOf(r).urls, repo)
 		}
@@ -182,7 +183,7 @@ func (s *Server) listTokenRepos(w http.ResponseWriter, r *http.Request, value st
 		writeAPIError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeObject(w, http.StatusOK, body)
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, _ *http.Request, value string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
@@ -77,7 +78,8 @@ type installation struct {
 // repository is the stored form of a Repository.
 type repository struct {
 	Repository
-	created time.Time
+	created  time.Time
+	rendered sync.Map // renderKey → json.RawMessage; see repoJSON
 }
 
 // levelRank orders permission levels: a grant covers every lower level.

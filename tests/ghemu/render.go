@@ -2,12 +2,17 @@ package ghemu
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"net/http"
 )
 
 // The JSON shapes below follow GitHub's REST schema closely, including the
-// many *_url fields: a repository object weighs several KB, as on GitHub,
-// so performance tests can prove the plugin does not carry them around.
+// many *_url fields: a repository object weighs about 6 KB, as on GitHub
+// (render_test.go checks it), so performance tests measure the reply a
+// client really has to read, and can prove the plugin does not carry it
+// around.
 
 // nodeID builds a legacy GraphQL node ID, such as "MDEwOlJlcG9zaXRvcnkx"
 // for repository 1.
@@ -94,8 +99,64 @@ func accountJSON(u urls, a Account) map[string]any {
 	return m
 }
 
-// repoJSON is GitHub's full repository object. The caller holds s.mu.
-func (s *Server) repoJSON(u urls, r *repository) map[string]any {
+// renderKey is everything a repository object is rendered from besides
+// the repository itself, which never changes (AddRepository replaces it).
+type renderKey struct {
+	urls  urls
+	owner Account
+}
+
+// repoJSON is GitHub's full repository object, as JSON. A token naming 500
+// repositories carries about 3 MB of them: rendering them anew for every
+// mint made the emulator, not the client under test, the bulk of an
+// in-process benchmark's allocations (226,000 of 228,000 per token). So
+// each rendering is cached on the repository, keyed by the rest of its
+// inputs, and can never be stale. The caller holds s.mu (read or write);
+// the result is shared and must not be modified.
+func (s *Server) repoJSON(u urls, r *repository) json.RawMessage {
+	key := renderKey{urls: u, owner: s.account(r.Owner)}
+	if cached, ok := r.rendered.Load(key); ok {
+		return cached.(json.RawMessage)
+	}
+	body := json.RawMessage(mustMarshal(repoObject(u, r, key.owner)))
+	r.rendered.Store(key, body)
+	return body
+}
+
+// writeObject sends a reply object as writeJSON does, but splices a
+// "repositories" member of rendered objects in by hand: encoding/json
+// re-validates every byte of a json.RawMessage, which for a 500-repository
+// reply cost the emulator about 50 ms per token.
+func writeObject(w http.ResponseWriter, status int, obj map[string]any) {
+	repos, ok := obj["repositories"].([]json.RawMessage)
+	if !ok {
+		writeJSON(w, status, obj)
+		return
+	}
+	rest := maps.Clone(obj)
+	delete(rest, "repositories")
+	head := mustMarshal(rest) // an object: {…}
+	size := len(head) + len(`,"repositories":[]`) + len(repos)
+	for _, r := range repos {
+		size += len(r)
+	}
+	body := append(make([]byte, 0, size), head[:len(head)-1]...)
+	if len(rest) > 0 {
+		body = append(body, ',')
+	}
+	body = append(body, `"repositories":[`...)
+	for i, r := range repos {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, r...)
+	}
+	writeBody(w, status, append(body, "]}"...))
+}
+
+// repoObject is GitHub's full-repository schema, including the
+// organization for a repository an organisation owns.
+func repoObject(u urls, r *repository, owner Account) map[string]any {
 	full := r.Owner + "/" + r.Name
 	api := u.api + "/repos/" + full
 	visibility := "public"
@@ -109,7 +170,7 @@ func (s *Server) repoJSON(u urls, r *repository) map[string]any {
 		"name":                           r.Name,
 		"full_name":                      full,
 		"private":                        r.Private,
-		"owner":                          accountJSON(u, s.account(r.Owner)),
+		"owner":                          accountJSON(u, owner),
 		"html_url":                       u.web + "/" + full,
 		"description":                    "Emulated repository " + full + ", served by the ghemu GitHub App API emulator.",
 		"fork":                           false,
@@ -164,6 +225,9 @@ func (s *Server) repoJSON(u urls, r *repository) map[string]any {
 		"squash_merge_commit_message":    "COMMIT_MESSAGES",
 		"merge_commit_title":             "MERGE_MESSAGE",
 		"merge_commit_message":           "PR_TITLE",
+	}
+	if owner.Type == AccountOrganization {
+		m["organization"] = accountJSON(u, owner)
 	}
 	addURLFields(m, api, repoURLFields)
 	return m

@@ -38,11 +38,20 @@ func writeError(w http.ResponseWriter, status int, message string) {
 func writeAPIError(w http.ResponseWriter, e *apiError) { writeError(w, e.status, e.message) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeBody(w, status, mustMarshal(v))
+}
+
+func mustMarshal(v any) []byte {
 	body, err := json.Marshal(v)
 	if err != nil {
 		// Only the emulator's own values are marshalled: this is a bug.
 		panic(fmt.Sprintf("ghemu: marshal reply: %v", err))
 	}
+	return body
+}
+
+// writeBody sends a JSON body that is already encoded.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)

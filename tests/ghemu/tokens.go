@@ -135,7 +135,7 @@ func (s *Server) mint(appID, installationID int64, body []byte, u urls) (map[str
 		"repository_selection": t.selection,
 	}
 	if repos != nil {
-		objs := make([]map[string]any, len(repos))
+		objs := make([]json.RawMessage, len(repos))
 		for i, r := range repos {
 			objs[i] = s.repoJSON(u, r)
 		}
