@@ -23,9 +23,18 @@ type Stats struct {
 	FaultsInjected int            `json:"faults_injected"`
 	TokensMinted   int            `json:"tokens_minted"`
 	LiveTokens     int            `json:"live_tokens"`
+	// TLSHandshakes counts the handshakes the StartTLS listener completed
+	// since New: a client that reuses connections adds about one per
+	// connection it keeps, not one per request.
+	TLSHandshakes int64 `json:"tls_handshakes"`
+	// TLSRequestsHTTP2 and TLSRequestsHTTP1 count API requests over TLS
+	// since New, by the protocol the client negotiated.
+	TLSRequestsHTTP2 int64 `json:"tls_requests_http2"`
+	TLSRequestsHTTP1 int64 `json:"tls_requests_http1"`
 }
 
-// Stats returns counts since the last ResetRequests (tokens since New).
+// Stats returns counts since the last ResetRequests (tokens and TLS
+// counts since New).
 func (s *Server) Stats() Stats {
 	s.rec.mu.Lock()
 	st := Stats{
@@ -38,6 +47,9 @@ func (s *Server) Stats() Stats {
 	st.TokensMinted = len(s.tokens)
 	s.mu.RUnlock()
 	st.LiveTokens = s.LiveTokens()
+	st.TLSHandshakes = s.tls.handshakes.Load()
+	st.TLSRequestsHTTP2 = s.tls.http2.Load()
+	st.TLSRequestsHTTP1 = s.tls.http1.Load()
 	return st
 }
 

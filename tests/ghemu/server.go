@@ -46,11 +46,12 @@ type Server struct {
 	tokens        map[string]*token
 	longTokens    bool
 
-	rec recording // requests, counters, faults, rate-limit window
+	rec recording   // requests, counters, faults, rate-limit window
+	tls tlsCounters // handshakes and protocols of the StartTLS listener
 
 	lifeMu sync.Mutex
-	url    string
-	stop   func()
+	url    string            // the first live listener's
+	stops  map[string]func() // by URL scheme: one listener each
 }
 
 // New returns an emulator with no Apps and no listener. Serve it with
@@ -97,29 +98,36 @@ func (s *Server) Start(addr string) (string, error) {
 	return url, nil
 }
 
+// setListener records a listener; an emulator serves at most one plain
+// and one TLS listener.
 func (s *Server) setListener(url string, stop func()) error {
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()
-	if s.stop != nil {
-		return errors.New("ghemu: server already started")
+	scheme, _, _ := strings.Cut(url, ":")
+	if s.stops[scheme] != nil {
+		return errors.New("ghemu: server already started (" + scheme + ")")
 	}
-	s.url, s.stop = url, stop
+	if len(s.stops) == 0 {
+		s.url, s.stops = url, map[string]func(){}
+	}
+	s.stops[scheme] = stop
 	return nil
 }
 
-// Close stops the listener started by Start or NewTestServer. It is safe
-// to call more than once.
+// Close stops the listeners started by Start, StartTLS or NewTestServer.
+// It is safe to call more than once.
 func (s *Server) Close() {
 	s.lifeMu.Lock()
-	stop := s.stop
-	s.stop = nil
+	stops := s.stops
+	s.stops = nil
 	s.lifeMu.Unlock()
-	if stop != nil {
+	for _, stop := range stops {
 		stop()
 	}
 }
 
-// URL returns the base URL of the listener, or "" before one is started.
+// URL returns the base URL of the first listener started, or "" before
+// one is.
 func (s *Server) URL() string {
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()

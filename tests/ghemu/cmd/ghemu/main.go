@@ -4,9 +4,12 @@
 //
 //	ghemu -key-out /tmp/app.pem -info-out /tmp/ghemu.json
 //
-// prints "ghemu listening on http://127.0.0.1:PORT". The control API is at
-// /_emulator/ (stats, tokens/{value}, latency, fail, clock-skew,
-// reset-requests).
+// prints "ghemu listening on http://127.0.0.1:PORT". With -tls-addr and
+// -tls-ca-out it also serves HTTPS (HTTP/2 offered, as GitHub does) on a
+// second address, the same emulator behind both, with a certificate from a
+// CA generated for the run; a Go client trusts it with
+// SSL_CERT_FILE=<the -tls-ca-out file>. The control API is at /_emulator/
+// (stats, tokens/{value}, latency, fail, clock-skew, reset-requests).
 package main
 
 import (
@@ -43,6 +46,7 @@ func main() {
 // config holds the command-line flags.
 type config struct {
 	addr, clientID, keyOut, publicKey, infoOut string
+	tlsAddr, tlsCAOut                          string
 	appID                                      int64
 	latency                                    time.Duration
 	bulkRepos                                  int
@@ -58,6 +62,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.publicKey, "public-key", "", "use the App key in this PEM file (public or private key)")
 	fs.DurationVar(&c.latency, "latency", 0, "delay added to every reply")
 	fs.StringVar(&c.infoOut, "info-out", "", "write the URL and sample IDs as JSON to this path")
+	fs.StringVar(&c.tlsAddr, "tls-addr", "", "also serve HTTPS on this address (such as 127.0.0.1:0), certified for 127.0.0.1, ::1 and localhost; needs -tls-ca-out")
+	fs.StringVar(&c.tlsCAOut, "tls-ca-out", "", "with -tls-addr: write the generated CA certificate (PEM) to this path")
 	fs.IntVar(&c.bulkRepos, "bulk-repos", 0, "also install the App on organisation \""+bulk.Owner+"\" with this many selected repositories (for benchmarks)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -67,6 +73,9 @@ func parseFlags(args []string) (config, error) {
 	}
 	if c.bulkRepos < 0 {
 		return c, errors.New("-bulk-repos must not be negative")
+	}
+	if (c.tlsAddr == "") != (c.tlsCAOut == "") {
+		return c, errors.New("-tls-addr and -tls-ca-out go together")
 	}
 	if (c.keyOut == "") == (c.publicKey == "") {
 		return c, errors.New("exactly one of -key-out or -public-key is required")
@@ -98,16 +107,41 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer s.Close()
+	info.URL = url
+	if c.tlsAddr != "" {
+		if info.TLSURL, err = startTLS(s, c.tlsAddr, c.tlsCAOut); err != nil {
+			return err
+		}
+	}
 
 	if c.infoOut != "" {
-		info.URL = url
 		if err := writeInfo(c.infoOut, info); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(stdout, "ghemu listening on", url)
+	if info.TLSURL != "" {
+		fmt.Fprintln(stdout, "ghemu listening on", info.TLSURL)
+	}
 	<-ctx.Done()
 	return nil
+}
+
+// startTLS generates a CA, writes it to caOut, and serves HTTPS on addr
+// with a certificate it signed for the loopback names.
+func startTLS(s *ghemu.Server, addr, caOut string) (string, error) {
+	ca, err := ghemu.NewCA()
+	if err != nil {
+		return "", err
+	}
+	cert, err := ca.ServerCert("127.0.0.1", "::1", "localhost")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(caOut, ca.PEM, 0o644); err != nil {
+		return "", err
+	}
+	return s.StartTLS(addr, cert)
 }
 
 // appPublicKey generates the App key (-key-out) or reads it (-public-key).
@@ -185,6 +219,8 @@ func parsePublicKey(data []byte) (*rsa.PublicKey, error) {
 // drive it.
 type runInfo struct {
 	URL string `json:"url"`
+	// TLSURL is the HTTPS listener's, with -tls-addr only.
+	TLSURL string `json:"tls_url,omitempty"`
 	ghemu.Sample
 	// Set with -bulk-repos only.
 	BulkInstallationID int64    `json:"bulk_installation_id,omitempty"`

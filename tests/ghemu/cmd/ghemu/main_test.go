@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -158,12 +159,45 @@ func TestRunWithPublicKeyFile(t *testing.T) {
 	}
 }
 
+func TestRunServesTLSWithGeneratedCA(t *testing.T) {
+	dir := t.TempDir()
+	caPath, infoPath := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "info.json")
+	plain, stop := startRun(t, "-key-out", filepath.Join(dir, "app.pem"), "-info-out", infoPath,
+		"-tls-addr", "127.0.0.1:0", "-tls-ca-out", caPath)
+	defer stop()
+
+	var info struct {
+		URL    string `json:"url"`
+		TLSURL string `json:"tls_url"`
+	}
+	if err := json.Unmarshal(must(os.ReadFile(infoPath)), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.URL != plain || !strings.HasPrefix(info.TLSURL, "https://127.0.0.1:") {
+		t.Fatalf("info: url %q, tls_url %q", info.URL, info.TLSURL)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(must(os.ReadFile(caPath))) {
+		t.Fatal("the CA file holds no certificate")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	resp, err := client.Get(info.TLSURL + "/_emulator/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Errorf("GET stats over TLS: %d over %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
+	}
+}
+
 func TestRunRefusesBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{},                                    // no key
 		{"-key-out", "a", "-public-key", "b"}, // both
 		{"-public-key", filepath.Join(t.TempDir(), "missing.pem")},
 		{"-key-out", filepath.Join(t.TempDir(), "k.pem"), "extra"},
+		{"-key-out", filepath.Join(t.TempDir(), "k.pem"), "-tls-addr", "127.0.0.1:0"}, // where does the CA go?
 	} {
 		if err := run(context.Background(), append(args, "-addr", "127.0.0.1:0"), io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded", args)
