@@ -5,8 +5,10 @@
 # `make bench` (which builds the plugin and provisions Vault), or:
 #
 #   scripts/bench.sh [main]   throughput, latency, plugin CPU and memory per
-#                             token, GitHub calls per token; 0 and 100 ms
-#                             emulator latency (about a minute)
+#                             token, GitHub calls per token, against the
+#                             lease floor (tests/bench/floor) and kv-v2; one-
+#                             and 500-repository tokens; GitHub over TLS;
+#                             0 and 100 ms emulator latency (about 2 minutes)
 #   scripts/bench.sh soak     SOAK_TOKENS tokens minted and revoked; plugin
 #                             memory and threads at start and end
 #   scripts/bench.sh scale    SCALE_ROLES roles written, listed and minted
@@ -16,6 +18,7 @@
 #   BENCH_SECONDS   measured seconds per row (5)     BENCH_WARMUP  warm-up (1s)
 #   BENCH_LATENCIES emulator latencies, ms ("0 100") BENCH_C0      clients at 0 ms (16)
 #   BENCH_C         clients at other latencies (64)
+#   BENCH_C500      clients for 500-repository tokens, at 0 ms only (4)
 #   SOAK_TOKENS (100000)  SOAK_CLIENTS (16)  SOAK_ROLE (id)
 #   SCALE_ROLES (10000)   SCALE_CLIENTS (16)
 #   BENCH_JSON      a directory to keep loadgen's raw JSON results in
@@ -24,6 +27,7 @@
 #                   plugin process for every token row there (main mode);
 #                   soak always runs that build, to count goroutines
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BENCH_SECONDS=${BENCH_SECONDS:-5}
@@ -31,6 +35,7 @@ BENCH_WARMUP=${BENCH_WARMUP:-1s}
 BENCH_LATENCIES=${BENCH_LATENCIES:-0 100}
 BENCH_C0=${BENCH_C0:-16}
 BENCH_C=${BENCH_C:-64}
+BENCH_C500=${BENCH_C500:-4}
 SOAK_TOKENS=${SOAK_TOKENS:-100000}
 SOAK_CLIENTS=${SOAK_CLIENTS:-16}
 SOAK_ROLE=${SOAK_ROLE:-id}
@@ -38,6 +43,7 @@ SCALE_ROLES=${SCALE_ROLES:-10000}
 SCALE_CLIENTS=${SCALE_CLIENTS:-16}
 # Bulk repositories in the emulator: GitHub's limit for one token.
 BULK_REPOS=500
+FLOOR_NAME=vault-plugin-bench-floor
 
 RESULTS="$WORK/results"
 ROOT_BENCH="$ROOT/tests/bench"
@@ -63,21 +69,34 @@ goroutines() {
 	echo "${n:-null}"
 }
 
-# setup starts the emulator and Vault, mounts the engine with an ID role, an
-# owner role and a 500-repository role, and kv-v2 with one secret.
+# setup starts the emulator (plain HTTP, and HTTPS with a CA of its own)
+# and Vault; mounts the engine at github/ with an ID role, an owner role, a
+# one-repository role and a 500-repository role, and at github-tls/ with
+# the one-repository role against the emulator's HTTPS listener; the lease
+# floor at floor/; and kv-v2 with one secret.
 setup() {
 	mkdir -p "$RESULTS"
 	go build -o "$WORK/loadgen" "$ROOT_BENCH/cmd/loadgen" || die "building loadgen failed"
-	start_ghemu -bulk-repos "$BULK_REPOS"
+	go build -trimpath -o "$WORK/floor" "$ROOT_BENCH/floor" || die "building the lease floor failed"
+	start_ghemu -bulk-repos "$BULK_REPOS" -tls-addr "127.0.0.1:$(free_port)" -tls-ca-out "$WORK/ca.pem"
+	GHEMU_TLS_URL=$(jq -r .tls_url "$WORK/ghemu.json")
+	# The plugin trusts the emulator's CA as any Go program on Linux can be
+	# made to, without a change to its code: GitHub's real certificate
+	# chains to the system roots, which SSL_CERT_FILE replaces.
+	PLUGIN_ENV+=("SSL_CERT_FILE=$WORK/ca.pem")
 	VAULT_LOG_LEVEL=${VAULT_LOG_LEVEL:-error} start_vault
-	log "Vault $("$VAULT" version | head -n1) at $VAULT_ADDR, emulator at $GHEMU_URL"
+	register_plugin "$FLOOR_NAME" "$WORK/floor"
+	log "Vault $("$VAULT" version | head -n1) at $VAULT_ADDR, emulator at $GHEMU_URL and $GHEMU_TLS_URL"
 
-	vault_cli secrets enable -path=github "$PLUGIN_NAME" >/dev/null
-	vault_cli write github/config app_id="$APP_ID" private_key=@"$WORK/app.pem" base_url="$GHEMU_URL" >/dev/null
+	mount_engine github "$GHEMU_URL"
 	vault_cli write github/roles/id installation_id="$ORG_INSTALLATION_ID" >/dev/null
 	vault_cli write github/roles/owner owner=acme >/dev/null
+	vault_cli write github/roles/repo1 installation_id="$ORG_INSTALLATION_ID" repositories=api >/dev/null
 	jq '{installation_id: .bulk_installation_id, repositories: .bulk_repositories}' "$WORK/ghemu.json" |
 		vault_cli write github/roles/repos500 - >/dev/null
+	mount_engine github-tls "$GHEMU_TLS_URL"
+	vault_cli write github-tls/roles/repo1 installation_id="$ORG_INSTALLATION_ID" repositories=api >/dev/null
+	vault_cli secrets enable -path=floor "$FLOOR_NAME" >/dev/null
 	vault_cli secrets enable -path=kv -version=2 kv >/dev/null
 	# kv-v2 answers 404 until its upgrade finishes; wait for the first put.
 	for _ in $(seq 50); do
@@ -86,15 +105,24 @@ setup() {
 	done
 	vault_cli kv get kv/bench >/dev/null || die "kv-v2 did not come up"
 
-	PLUGIN_PID=$(plugin_pid)
-	log "plugin pid $PLUGIN_PID, Vault pid $VAULT_PID"
+	PLUGIN_PID=$(plugin_pid "$PLUGIN_NAME")
+	FLOOR_PID=$(plugin_pid "$FLOOR_NAME")
+	log "plugin pid $PLUGIN_PID, lease floor pid $FLOOR_PID, Vault pid $VAULT_PID"
 }
 
-# plugin_pid prints the pid of the process running the plugin binary. Vault
-# runs it as one multiplexed process for every mount, so there must be one.
+# mount_engine PATH BASE_URL mounts the engine at PATH, configured for the
+# emulator at BASE_URL.
+mount_engine() {
+	vault_cli secrets enable -path="$1" "$PLUGIN_NAME" >/dev/null
+	vault_cli write "$1/config" app_id="$APP_ID" private_key=@"$WORK/app.pem" base_url="$2" >/dev/null
+}
+
+# plugin_pid NAME prints the pid of the process running the plugin binary
+# NAME. Vault runs a plugin as one multiplexed process for every mount, so
+# there must be one.
 plugin_pid() {
 	local bin proc pids=()
-	bin=$(readlink -f "$WORK/plugins/$PLUGIN_NAME")
+	bin=$(readlink -f "$WORK/plugins/$1")
 	for proc in /proc/[0-9]*; do
 		[ "$(readlink -f "$proc/exe" 2>/dev/null)" = "$bin" ] && pids+=("${proc#/proc/}")
 	done
@@ -107,13 +135,14 @@ set_latency() {
 }
 
 # load runs loadgen with the plugin and Vault watched and GitHub calls
-# counted, saving its JSON result as $RESULTS/<name>.json.
+# counted, saving its JSON result as $RESULTS/<name>.json. The plugin
+# watched is the engine's, or the one LOAD_PLUGIN_PID names.
 load() {
 	local name=$1
 	shift
 	log "running $name"
 	RUNS+=("$name")
-	"$WORK/loadgen" -label "$name" -proc plugin="$PLUGIN_PID" -proc vault="$VAULT_PID" -proc ghemu="$GHEMU_PID" \
+	"$WORK/loadgen" -label "$name" -proc plugin="${LOAD_PLUGIN_PID:-$PLUGIN_PID}" -proc vault="$VAULT_PID" -proc ghemu="$GHEMU_PID" \
 		-ghemu "$GHEMU_URL" "$@" >"$RESULTS/$name.json" || die "loadgen $name failed"
 	jq -e '.errors == 0' "$RESULTS/$name.json" >/dev/null ||
 		log "$name: $(jq -r '"\(.errors) errors, first: \(.first_error)"' "$RESULTS/$name.json")"
@@ -176,21 +205,41 @@ bench_main() {
 	note_load
 	[ -n "${BENCH_PPROF:-}" ] && use_profiling_build
 	setup
-	local ms clients d="${BENCH_SECONDS}s"
+	local ms clients phase=(-d "${BENCH_SECONDS}s" -warmup "$BENCH_WARMUP")
 	for ms in $BENCH_LATENCIES; do
 		set_latency "$ms"
 		clients=$BENCH_C
 		[ "$ms" -eq 0 ] && clients=$BENCH_C0
-		vault_load "kv@$ms" "$clients" kv/data/bench -d "$d" -warmup "$BENCH_WARMUP"
-		github_load "github@$ms" "$clients" -d "$d" -warmup "$BENCH_WARMUP"
+		vault_load "kv@$ms" "$clients" kv/data/bench "${phase[@]}"
+		github_load "github@$ms" "$clients" "${phase[@]}"
 		# A plugin read that needs neither GitHub nor a lease: the cost of
 		# the Vault–plugin round trip alone.
-		vault_load "plugin@$ms" "$clients" github/roles/id -d "$d" -warmup "$BENCH_WARMUP"
-		profiled_load "id@$ms" "$clients" github/token/id -d "$d" -warmup "$BENCH_WARMUP"
-		profiled_load "owner@$ms" "$clients" github/token/owner -d "$d" -warmup "$BENCH_WARMUP"
+		vault_load "plugin@$ms" "$clients" github/roles/id "${phase[@]}"
+		# What any plugin pays for a lease: the floor under every token row.
+		LOAD_PLUGIN_PID=$FLOOR_PID vault_load "floor@$ms" "$clients" floor/lease "${phase[@]}"
+		profiled_load "id@$ms" "$clients" github/token/id "${phase[@]}"
+		profiled_load "owner@$ms" "$clients" github/token/owner "${phase[@]}"
+		profiled_load "repo1@$ms" "$clients" github/token/repo1 "${phase[@]}"
+		profiled_load "tls-repo1@$ms" "$clients" github-tls/token/repo1 "${phase[@]}"
+		# CPU-bound at any latency, so measured once.
+		if [ "$ms" -eq 0 ]; then
+			profiled_load "repos500@$ms" "$BENCH_C500" github/token/repos500 "${phase[@]}"
+		fi
 	done
 	keep
 	results | jq -L "$ROOT_BENCH" -r -f "$ROOT_BENCH/main-table.jq"
+	tls_summary
+}
+
+# tls_summary prints what the emulator's HTTPS listener saw over the whole
+# run, warm-ups included, and fails the run if the plugin did not reach it
+# over HTTP/2: the TLS row would then not measure what it claims to.
+tls_summary() {
+	local stats
+	stats=$(curl -sf "$GHEMU_URL/_emulator/stats") || die "reading the emulator's stats failed"
+	jq -r '"\nOver the whole run, warm-ups included, the emulator over TLS completed \(.tls_handshakes) handshakes for \(.tls_requests_http2) API requests over HTTP/2 and \(.tls_requests_http1) over HTTP/1.1."' <<<"$stats"
+	jq -e '.tls_requests_http2 > 0 and .tls_requests_http1 == 0' <<<"$stats" >/dev/null ||
+		die "the plugin did not mint over HTTP/2 through the emulator's TLS listener"
 }
 
 bench_soak() {

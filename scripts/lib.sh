@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables it sets are for the scripts that source it
 # Shared by demo.sh and bench.sh: start the GitHub emulator and a Vault dev
 # server on free loopback ports, register the plugin by SHA-256, and stop
 # everything on exit (Ctrl-C too). Source it; start_ghemu sets GHEMU_URL,
@@ -76,7 +78,7 @@ start_ghemu() {
 start_vault() {
 	VAULT=$("$ROOT/scripts/vault.sh") || die "could not provision Vault"
 	mkdir -p "$WORK/plugins"
-	cp "${PLUGIN_BIN:-$ROOT/bin/$PLUGIN_NAME}" "$WORK/plugins/$PLUGIN_NAME" || die "build the plugin first: make build"
+	[ -f "${PLUGIN_BIN:-$ROOT/bin/$PLUGIN_NAME}" ] || die "build the plugin first: make build"
 	local port
 	port=$(free_port)
 	cat >"$WORK/vault.hcl" <<-EOF
@@ -91,13 +93,22 @@ start_vault() {
 	PIDS+=($!)
 	VAULT_PID=$!
 	wait_for_http "$VAULT_ADDR/v1/sys/health"
-	SHA256=$(sha256sum "$WORK/plugins/$PLUGIN_NAME" | cut -d' ' -f1)
-	local env=() kv
-	for kv in "${PLUGIN_ENV[@]}"; do
+	register_plugin "$PLUGIN_NAME" "${PLUGIN_BIN:-$ROOT/bin/$PLUGIN_NAME}" "${PLUGIN_ENV[@]}"
+}
+
+# register_plugin NAME BINARY [NAME=value…] copies a secrets-engine plugin
+# into the running Vault's plugin directory and registers it in the catalog
+# by SHA-256, with the given variables in its environment. It sets SHA256.
+register_plugin() {
+	local name=$1 bin=$2 env=() kv
+	shift 2
+	cp "$bin" "$WORK/plugins/$name" || die "cannot install plugin $name from $bin"
+	SHA256=$(sha256sum "$WORK/plugins/$name" | cut -d' ' -f1)
+	for kv in "$@"; do
 		env+=(-env "$kv")
 	done
 	"$VAULT" plugin register -sha256="$SHA256" -version="$PLUGIN_VERSION" "${env[@]}" \
-		-command="$PLUGIN_NAME" secret "$PLUGIN_NAME" >/dev/null || die "registering the plugin failed"
+		-command="$name" secret "$name" >/dev/null || die "registering plugin $name failed"
 }
 
 # vault_cli runs the provisioned vault binary.

@@ -116,8 +116,11 @@ type report struct {
 	RevokeError int     `json:"revoke_errors,omitempty"`
 	// GitHubRequests is what the emulator served in the measured phase,
 	// from the plugin and loadgen alike; nil without -ghemu.
-	GitHubRequests *int                  `json:"github_requests,omitempty"`
-	Procs          map[string]procReport `json:"procs"`
+	GitHubRequests *int `json:"github_requests,omitempty"`
+	// GitHubTLS is what the emulator's TLS listener saw in the measured
+	// phase; nil without -ghemu.
+	GitHubTLS *tlsReport            `json:"github_tls,omitempty"`
+	Procs     map[string]procReport `json:"procs"`
 	// BusyCores is the machine's CPU use during the measured phase, in
 	// CPUs (at most NumCPU).
 	BusyCores float64 `json:"busy_cores"`
@@ -148,7 +151,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ghBefore, err := githubRequests(ctx, client, o.ghemuURL)
+	ghBefore, err := emulatorStats(ctx, client, o.ghemuURL)
 	if err != nil {
 		return err
 	}
@@ -171,16 +174,29 @@ func run(ctx context.Context, args []string) error {
 	}
 	rep.OtherCores = max(rep.OtherCores, 0)
 	if o.ghemuURL != "" {
-		after, err := githubRequests(ctx, client, o.ghemuURL)
+		after, err := emulatorStats(ctx, client, o.ghemuURL)
 		if err != nil {
 			return err
 		}
-		d := after - ghBefore
+		d := after.Requests - ghBefore.Requests
 		rep.GitHubRequests = &d
+		rep.GitHubTLS = &tlsReport{
+			Handshakes:    after.TLSHandshakes - ghBefore.TLSHandshakes,
+			HTTP2Requests: after.TLSRequestsHTTP2 - ghBefore.TLSRequestsHTTP2,
+			HTTP1Requests: after.TLSRequestsHTTP1 - ghBefore.TLSRequestsHTTP1,
+		}
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
+}
+
+// tlsReport counts what the emulator's TLS listener saw: handshakes, and
+// API requests by the protocol negotiated.
+type tlsReport struct {
+	Handshakes    int64 `json:"handshakes"`
+	HTTP2Requests int64 `json:"http2_requests"`
+	HTTP1Requests int64 `json:"http1_requests"`
 }
 
 // newHTTPClient keeps one connection per client alive, so that the

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
 )
 
 // newOperation builds the operation the flags ask for and names its target.
@@ -163,24 +165,23 @@ func errorText(body []byte) string {
 	return s
 }
 
-// githubRequests reads the emulator's request counter; 0 without a URL.
-func githubRequests(ctx context.Context, client *http.Client, url string) (int, error) {
+// emulatorStats reads the emulator's counters; zero without a URL.
+func emulatorStats(ctx context.Context, client *http.Client, url string) (ghemu.Stats, error) {
+	var stats ghemu.Stats
 	if url == "" {
-		return 0, nil
+		return stats, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(url, "/")+"/_emulator/stats", nil)
 	if err != nil {
-		return 0, err
+		return stats, err
 	}
 	body, err := send(client, req)
 	if err != nil {
-		return 0, err
+		return stats, err
 	}
-	var stats struct {
-		Requests *int `json:"requests"`
+	// The emulator always sends its per-route counts, even when empty.
+	if err := json.Unmarshal(body, &stats); err != nil || stats.Endpoints == nil {
+		return stats, errors.New("the emulator's /_emulator/stats has no request counts")
 	}
-	if err := json.Unmarshal(body, &stats); err != nil || stats.Requests == nil {
-		return 0, errors.New("the emulator's /_emulator/stats has no request count")
-	}
-	return *stats.Requests, nil
+	return stats, nil
 }
