@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -67,8 +68,11 @@ func (ca *CA) Pool() *x509.CertPool {
 }
 
 // ServerCert issues a server certificate for hosts (IP addresses or DNS
-// names).
+// names; at least one).
 func (ca *CA) ServerCert(hosts ...string) (tls.Certificate, error) {
+	if len(hosts) == 0 {
+		return tls.Certificate{}, errors.New("ghemu: a server certificate needs a host")
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
