@@ -264,24 +264,29 @@ bench_soak() {
 		-f "$ROOT_BENCH/soak-table.jq" "$RESULTS/soak.json"
 }
 
+# role_count prints how many roles the github/ mount holds.
+role_count() {
+	curl -sf -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/github/roles?list=true" | jq '.data.keys | length'
+}
+
 bench_scale() {
 	note_load
 	setup
-	local body
+	local body listed before
+	before=$(role_count)
 	body=$(jq -nc --argjson id "$ORG_INSTALLATION_ID" \
 		'{installation_id: $id, repositories: "api,web", permissions: {contents: "read"}}')
 	# No warm-up: it would write the first roles twice.
 	vault_load roles-write "$SCALE_CLIENTS" 'github/roles/scale-{i}' -method POST -body "$body" \
 		-n "$SCALE_ROLES" -d 0 -warmup 0
 	vault_load roles-list 1 'github/roles?list=true' -n 20 -d 0 -warmup 0
-	local listed
-	listed=$(curl -sf -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/github/roles?list=true" | jq '.data.keys | length')
-	[ "$listed" -eq $((SCALE_ROLES + 3)) ] || die "listed $listed roles, wrote $((SCALE_ROLES + 3))"
+	listed=$(role_count)
+	[ "$listed" -eq $((SCALE_ROLES + before)) ] || die "listed $listed roles, wrote $((SCALE_ROLES + before))"
 	# Each role minted once: every read misses the role cache.
 	vault_load mint-each-role "$SCALE_CLIENTS" 'github/token/scale-{i}' -n "$SCALE_ROLES" -d 0 -warmup 0
 	vault_load repos500 4 github/token/repos500 -d "${BENCH_SECONDS}s" -warmup 2s
 	keep
-	results | jq -L "$ROOT_BENCH" -r --argjson roles "$SCALE_ROLES" -f "$ROOT_BENCH/scale-table.jq"
+	results | jq -L "$ROOT_BENCH" -r --argjson roles "$SCALE_ROLES" --argjson listed "$listed" -f "$ROOT_BENCH/scale-table.jq"
 }
 
 case "${1:-main}" in

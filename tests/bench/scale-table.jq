@@ -3,7 +3,7 @@ include "common";
 
 def title: {
   "roles-write": "write a role (\($roles) distinct roles)",
-  "roles-list": "LIST roles (\($roles + 3) keys)",
+  "roles-list": "LIST roles (\($listed) keys)",
   "mint-each-role": "mint once from each of the \($roles) roles",
   "repos500": "mint from the 500-repository role"
 }[.label];
