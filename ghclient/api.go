@@ -13,7 +13,12 @@ import (
 // so that a misbehaving server cannot keep it paging forever.
 const maxInstallationPages = 100
 
-// CreateInstallationToken mints an installation access token.
+// CreateInstallationToken mints an installation access token. The token is
+// checked against req: a reply that is malformed, already expired by
+// GitHub's clock, or wider than req is an InvalidReplyError, and its token
+// is revoked. Once sent, the request completes even if ctx ends meanwhile,
+// and the token is returned: the caller, who knows whether anyone will
+// receive it, revokes it if not.
 //
 // The call is retried on 5xx answers and connection failures even though it
 // is a POST: if GitHub did mint a token before failing, that token is never
@@ -23,8 +28,24 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 	if installationID <= 0 {
 		return nil, fmt.Errorf("invalid installation ID %d", installationID)
 	}
-	path := fmt.Sprintf("/app/installations/%d/access_tokens", installationID)
-	return call[InstallationToken](ctx, c, http.MethodPost, path, req)
+	r, err := c.newRequest(http.MethodPost, fmt.Sprintf("/app/installations/%d/access_tokens", installationID), req)
+	if err != nil {
+		return nil, err
+	}
+	r.completeOnceSent = true
+	var reply mintReply
+	header, err := c.do(ctx, r, &reply)
+	if err != nil {
+		c.discard(reply.salvaged, "undecodable reply")
+		return nil, err
+	}
+	tok := InstallationToken(reply.InstallationToken)
+	tok.ServerDate = c.serverTime(header)
+	if reason := tok.check(req); reason != "" {
+		c.discard(tok.Token, reason)
+		return nil, &InvalidReplyError{Method: r.method, Path: r.path, Reason: reason}
+	}
+	return &tok, nil
 }
 
 // RevokeInstallationToken revokes an installation token, authenticating with
@@ -80,7 +101,11 @@ func (c *Client) FindInstallationByRepository(ctx context.Context, owner, repo s
 }
 
 func (c *Client) getInstallation(ctx context.Context, path string) (*Installation, error) {
-	return call[Installation](ctx, c, http.MethodGet, path, nil)
+	inst, err := call[Installation](ctx, c, http.MethodGet, path, nil)
+	if err == nil && inst.ID <= 0 {
+		return nil, &InvalidReplyError{Method: http.MethodGet, Path: path, Reason: "the installation has no id"}
+	}
+	return inst, err
 }
 
 // ListInstallations returns all of the App's installations, following

@@ -51,6 +51,7 @@ func TestCreateInstallationToken(t *testing.T) {
 			{ID: 1, Name: "alpha", FullName: "octo/alpha"},
 			{ID: 2, Name: "beta", FullName: "octo/beta"},
 		},
+		ServerDate: t0.Truncate(time.Second), // GitHub's Date header
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) || !got.ExpiresAt.Equal(want.ExpiresAt) {
 		t.Errorf("token = %+v\nwant    %+v", got, want)
@@ -140,7 +141,7 @@ func TestAPIErrorNonJSONBody(t *testing.T) {
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("err = %v, want *APIError", err)
 	}
-	if !strings.HasPrefix(apiErr.Message, "<html><body>Bad gateway.") || len(apiErr.Message) > maxSnippetBytes+len("…") {
+	if !strings.HasPrefix(apiErr.Message, "<html><body>Bad gateway.") || len(apiErr.Message) > maxMessageBytes+len("…") {
 		t.Errorf("message is not a trimmed, capped snippet: %q", apiErr.Message)
 	}
 }
