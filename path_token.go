@@ -65,9 +65,9 @@ parameters, mints one narrowed further: repositories, repository_ids and
 permissions must each stay inside the role's scope.
 
 The token comes as a lease whose TTL is the role's ttl, capped at the
-token's life as GitHub's clock measures it (an hour). Leases cannot be
-renewed: read the path again for a fresh token. Revoking the lease revokes
-the token at GitHub.
+token's life as GitHub's clock measures it (an hour).
+Leases cannot be renewed: read the path again for a fresh token. Revoking
+the lease revokes the token at GitHub.
 
 Response fields: token, expires_at (RFC 3339), installation_id, permissions,
 repository_selection (all or selected), repositories (names).
@@ -201,7 +201,10 @@ func (b *backend) tokenResponse(roleName string, r *role, installationID int64, 
 // always set explicitly: a zero TTL would give Vault's 32-day default to a
 // token that dies in an hour.
 func leaseTTL(roleTTL, lifetime time.Duration) time.Duration {
-	ttl := min(lifetime.Truncate(time.Second), maxTokenTTL)
+	// Less a second: GitHub's Date is truncated to the second, so the life
+	// it implies may be a second long, and the lease must not outlive the
+	// token.
+	ttl := min((lifetime - time.Second).Truncate(time.Second), maxTokenTTL)
 	if roleTTL > 0 {
 		ttl = min(ttl, roleTTL)
 	}

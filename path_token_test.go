@@ -268,9 +268,9 @@ func TestLeaseTTL(t *testing.T) {
 		lifetime time.Duration
 		want     time.Duration
 	}{
-		{"no role ttl: the token's life", 0, time.Hour, time.Hour},
+		{"no role ttl: the token's life less Date's resolution", 0, time.Hour, time.Hour - time.Second},
 		{"role ttl below the token's life", 10 * time.Minute, time.Hour, 10 * time.Minute},
-		{"token dies before the role ttl", 50 * time.Minute, 20*time.Minute + 500*time.Millisecond, 20 * time.Minute},
+		{"token dies before the role ttl", 50 * time.Minute, 20*time.Minute + 1500*time.Millisecond, 20 * time.Minute},
 		{"a reply claiming decades", 0, 70 * 365 * 24 * time.Hour, time.Hour},
 		{"under a second left", 0, 300 * time.Millisecond, time.Second},
 	}

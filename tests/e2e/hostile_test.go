@@ -96,6 +96,9 @@ func leaksKey(text string, pemLines []string) bool {
 func TestHostileAbandonedRequests(t *testing.T) {
 	t.Parallel()
 	v, gh := setup(t)
+	// One mint first, so that role ci's owner is resolved and cached: the
+	// abandoned requests then go straight to the mint.
+	v.Mint(t, v.Token, "read", "github/token/ci")
 	gh.SetLatency(800 * time.Millisecond)
 	const callers = 6
 	var wg sync.WaitGroup
@@ -115,7 +118,7 @@ func TestHostileAbandonedRequests(t *testing.T) {
 		}
 	}
 	// GitHub mints every request: the plugin completes what it sent.
-	waitFor(t, "the emulator to mint 6 tokens", func() bool { return gh.Stats().TokensMinted >= callers })
+	waitFor(t, "the emulator to mint every abandoned request", func() bool { return gh.Stats().TokensMinted == 1+callers })
 	gh.SetLatency(0)
 	v.MustCLI(t, "lease", "revoke", "-prefix", "-sync", "github/token/")
 	waitFor(t, "no live token at GitHub", func() bool { return gh.LiveTokens() == 0 })
