@@ -70,7 +70,8 @@ Leases cannot be renewed: read the path again for a fresh token. Revoking
 the lease revokes the token at GitHub.
 
 Response fields: token, expires_at (RFC 3339), installation_id, permissions,
-repository_selection (all or selected), repositories (names).
+repository_selection (all or selected), repositories (names), hashed_token
+(how GitHub's audit log names the token: hashed_token:"<value>").
 
 Examples:
   vault read github/token/ci
@@ -135,9 +136,9 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 		return nil, err
 	}
 
-	b.Logger().Debug("minted installation token", "role", name, "installation_id", installationID,
-		"expires_at", tok.ExpiresAt, "repositories", len(tok.Repositories))
 	resp := b.tokenResponse(name, r, installationID, gh.config.BaseURL, tok)
+	b.Logger().Info("minted installation token", "role", name, "installation_id", installationID,
+		fieldHashedToken, resp.Data[fieldHashedToken], "expires_at", resp.Data[fieldExpiresAt], "repositories", len(tok.Repositories))
 	resp.Warnings = warnings
 	return resp, nil
 }
@@ -182,6 +183,7 @@ func (b *backend) tokenResponse(roleName string, r *role, installationID int64, 
 		fieldPermissions:         tok.Permissions,
 		fieldRepositorySelection: tok.RepositorySelection,
 		fieldRepositories:        names,
+		fieldHashedToken:         hashedToken(tok.Token),
 	}, tokenLease{
 		Token:          tok.Token,
 		ExpiresAt:      expiresAt,

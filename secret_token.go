@@ -3,6 +3,8 @@ package githubapp
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +34,7 @@ const (
 
 	fieldExpiresLocal = "expires_at_local"
 	fieldRole         = "role"
+	fieldHashedToken  = "hashed_token"
 )
 
 func secretToken(b *backend) *framework.Secret {
@@ -73,7 +76,20 @@ func tokenResponseFields() map[string]*framework.FieldSchema {
 			Type:        framework.TypeStringSlice,
 			Description: "Names of the repositories the token is limited to, when it is.",
 		},
+		fieldHashedToken: {
+			Type:        framework.TypeString,
+			Description: `How GitHub's audit log names the token: base64 of its SHA-256. Search the log with hashed_token:"<value>". The plugin's mint and revoke log lines carry it too, never the token.`,
+		},
 	}
+}
+
+// hashedToken is the token as GitHub's audit log records it: the standard,
+// padded base64 of the SHA-256 of the token string. It lets an admin go from
+// a Vault lease to what the token did at GitHub, and back, without the
+// token itself ever being logged.
+func hashedToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // tokenLease is what a lease keeps to revoke its token. Vault stores it
@@ -150,9 +166,11 @@ func (b *backend) revokeToken(ctx context.Context, req *logical.Request, _ *fram
 		return nil, err
 	}
 	if err := client.RevokeInstallationToken(ctx, lease.Token); err != nil {
-		return nil, fmt.Errorf("revoking the token of role %q (installation %d) at GitHub: %w", lease.Role, lease.InstallationID, err)
+		return nil, fmt.Errorf("revoking the token of role %q (installation %d, hashed_token %s) at GitHub: %w",
+			lease.Role, lease.InstallationID, hashedToken(lease.Token), err)
 	}
-	b.Logger().Debug("revoked installation token", "role", lease.Role, "installation_id", lease.InstallationID)
+	b.Logger().Info("revoked installation token", "role", lease.Role, "installation_id", lease.InstallationID,
+		fieldHashedToken, hashedToken(lease.Token))
 	return nil, nil
 }
 
@@ -198,9 +216,9 @@ func (b *backend) revokeUndelivered(client *ghclient.Client, token string, insta
 	defer cancel()
 	if err := client.RevokeInstallationToken(ctx, token); err != nil {
 		b.Logger().Error("a minted token could not be delivered and revoking it failed; it expires within the hour",
-			"installation_id", installationID, "error", err)
+			"installation_id", installationID, fieldHashedToken, hashedToken(token), "error", err)
 		return
 	}
 	b.Logger().Warn("revoked a minted token whose request was cancelled before it could be delivered",
-		"installation_id", installationID)
+		"installation_id", installationID, fieldHashedToken, hashedToken(token))
 }
