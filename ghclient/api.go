@@ -36,13 +36,16 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 		return nil, err
 	}
 	r.completeOnceSent = true
+	r.maxBody = maxMintReplyBytes
 	var reply mintReply
 	header, err := c.do(ctx, r, &reply)
 	if err != nil {
-		c.discard(reply.salvaged, "undecodable reply")
+		for _, token := range reply.tokens {
+			c.discard(token, "a reply that could not be read or decoded")
+		}
 		return nil, err
 	}
-	tok := InstallationToken(reply.InstallationToken)
+	tok := reply.InstallationToken
 	tok.ServerDate = c.serverTime(header)
 	if reason := tok.check(req); reason != "" {
 		c.discard(tok.Token, reason)
@@ -119,7 +122,7 @@ func (c *Client) ListInstallations(ctx context.Context) ([]Installation, error) 
 		return nil, err
 	}
 	return collectPages(ctx, c, r, maxInstallationPages, "installations",
-		func(page *[]Installation) []Installation { return *page })
+		func(page *installationPage) []Installation { return *page })
 }
 
 // ListInstallationRepositories returns every repository the installation
@@ -134,11 +137,7 @@ func (c *Client) ListInstallationRepositories(ctx context.Context, token string)
 	}
 	r.token = token
 	return collectPages(ctx, c, r, maxRepositoryPages, "repositories",
-		func(page *struct {
-			Repositories []Repository `json:"repositories"`
-		}) []Repository {
-			return page.Repositories
-		})
+		func(page *repositoryPage) []Repository { return page.Repositories })
 }
 
 // collectPages sends r and follows each reply's rel="next" link, gathering
@@ -170,6 +169,9 @@ func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages
 // the API host: the request carries the App's JWT, which must not be handed
 // to whatever host a reply names.
 func (c *Client) followLink(prev *request, link string) (*request, error) {
+	if len(link) > maxBaseURLBytes {
+		return nil, fmt.Errorf("refusing a GitHub pagination link of %d bytes", len(link))
+	}
 	u, err := url.Parse(prev.url)
 	if err == nil {
 		u, err = u.Parse(link)

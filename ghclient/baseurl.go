@@ -17,6 +17,9 @@ const (
 	maxHostnameBytes = 253
 )
 
+// ErrCleartext refuses a plain http base URL on a host that is not loopback.
+var ErrCleartext = errors.New("uses plain http to a host that is not loopback, which would send the App's JWTs and tokens in cleartext; use https")
+
 // NormalizeBaseURL validates a GitHub API root and returns it without a
 // trailing slash: "" means github.com; GitHub Enterprise Server is
 // https://HOST/api/v3. Every request carries the App's JWT or a token, so
@@ -39,7 +42,7 @@ func NormalizeBaseURL(raw string, allowHTTP bool) (string, error) {
 	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return "", errors.New("must not carry credentials, a query or a fragment")
 	case u.Scheme == "http" && !allowHTTP && !isLoopback(u.Hostname()):
-		return "", errors.New("uses plain http to a host that is not loopback, which would send the App's JWTs and tokens in cleartext; use https")
+		return "", ErrCleartext
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")

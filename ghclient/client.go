@@ -33,9 +33,12 @@ const (
 	apiVersion = "2022-11-28"
 	mediaType  = "application/vnd.github+json"
 
-	// maxResponseBytes bounds how much of a reply is read. The largest
-	// expected reply, a token naming 500 repositories, is about 3 MiB.
-	maxResponseBytes = 32 << 20
+	// maxReplyBytes bounds how much of a successful reply is read: a page
+	// of 100 installations or repositories is well under 1 MiB.
+	maxReplyBytes = 4 << 20
+	// maxMintReplyBytes bounds a mint reply, whose largest real form, a
+	// token naming 500 repositories of about 6 KB each, is about 3 MiB.
+	maxMintReplyBytes = 16 << 20
 	// maxErrorBodyBytes bounds how much of a failure's body is read: GitHub's
 	// error bodies are a few hundred bytes, and only a cut of them is kept.
 	maxErrorBodyBytes = 64 << 10
@@ -43,8 +46,6 @@ const (
 	// (see request.completeOnceSent), which no caller's deadline bounds.
 	sentAttemptTimeout = 60 * time.Second
 )
-
-var errResponseTooLarge = fmt.Errorf("response body exceeds %d bytes", maxResponseBytes)
 
 // Config configures a Client.
 type Config struct {
@@ -180,6 +181,8 @@ type request struct {
 	// rather than left live and unknown. No new attempt starts for a
 	// caller that has gone.
 	completeOnceSent bool
+	// maxBody bounds a successful reply's body; 0 means maxReplyBytes.
+	maxBody int64
 }
 
 // newRequest builds a request for path (relative to the base URL, already
@@ -199,12 +202,15 @@ func (c *Client) newRequest(method, path string, body any) (*request, error) {
 	return r, nil
 }
 
-// response is a fully read reply.
+// response is a reply, read as far as it could be.
 type response struct {
 	status int
 	header http.Header
 	body   []byte
 	err    *APIError // set for non-2xx replies
+	// incomplete says why a 2xx body could not be read whole (cut short,
+	// or over the request's bound); body holds what was read.
+	incomplete string
 }
 
 // do sends r, retrying as the policy allows, and decodes a 2xx body into out
@@ -221,7 +227,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, erro
 		}
 		res, err := c.attempt(ctx, r, cred)
 		if err == nil && res.err == nil {
-			return res.header, decode(r, res.body, out)
+			return res.header, decode(r, res, out)
 		}
 		if err == nil && r.token == "" && !skewCorrected && c.correctSkew(cred, res) {
 			// One extra attempt, outside the policy, with a JWT on GitHub's clock.
@@ -291,28 +297,31 @@ func (c *Client) send(ctx context.Context, r *request, cred string) (*response, 
 		return nil, err
 	}
 	defer resp.Body.Close()
+	res := &response{status: resp.StatusCode, header: resp.Header}
 	ok := resp.StatusCode/100 == 2
-	limit := int64(maxResponseBytes)
+	limit := cmp.Or(r.maxBody, maxReplyBytes)
 	if !ok {
 		limit = maxErrorBodyBytes
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
+	res.body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	switch {
+	case err != nil && ok && r.completeOnceSent:
+		// The request took effect; another attempt would do it again.
+		res.incomplete = "the reply was cut short: " + err.Error()
+	case err != nil:
 		return nil, err
-	}
-	if ok && len(b) > maxResponseBytes {
-		return nil, errResponseTooLarge
+	case int64(len(res.body)) > limit:
+		res.body = res.body[:limit]
+		res.incomplete = fmt.Sprintf("the reply is longer than %d bytes", limit)
 	}
 
-	res := &response{status: resp.StatusCode, header: resp.Header, body: b}
 	switch {
 	case ok:
 	case resp.StatusCode/100 == 3:
 		res.err = newRedirectError(r.method, r.path, resp)
 	default:
 		// GitHub does not echo credentials, but a proxy in between might.
-		b = bytes.ReplaceAll(b[:min(int64(len(b)), limit)], []byte(cred), []byte("[REDACTED]"))
-		res.err = newAPIError(r.method, r.path, resp.StatusCode, b)
+		res.err = newAPIError(r.method, r.path, resp.StatusCode, bytes.ReplaceAll(res.body, []byte(cred), []byte("[REDACTED]")))
 	}
 	return res, nil
 }
@@ -354,14 +363,31 @@ func (c *Client) retryDelay(ctx context.Context, attempt int, r *request, res *r
 	return c.retry.backoff(attempt), nil
 }
 
-func decode(r *request, body []byte, out any) error {
-	if out == nil || len(body) == 0 {
+// decode decodes a 2xx reply into out (unless out is nil). A body that was
+// not read whole, or does not decode, is a reply GitHub would never send;
+// what it holds is salvaged first, where out knows how, so that a token in
+// it can be revoked.
+func decode(r *request, res *response, out any) error {
+	invalid := func(reason string) error {
+		if s, ok := out.(salvager); ok {
+			s.salvage(res.body)
+		}
+		return &InvalidReplyError{Method: r.method, Path: r.path, Reason: cut(reason)}
+	}
+	if res.incomplete != "" {
+		return invalid(res.incomplete)
+	}
+	if out == nil || len(res.body) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		// A 2xx whose body is not what GitHub documents is a reply it would
-		// never send. json's errors do not quote values, except time's.
-		return &InvalidReplyError{Method: r.method, Path: r.path, Reason: cut("the body does not decode: " + err.Error())}
+	var err error
+	if d, ok := out.(bodyDecoder); ok {
+		err = d.decodeBody(res.body)
+	} else {
+		err = json.Unmarshal(res.body, out)
+	}
+	if err != nil {
+		return invalid("the body does not decode: " + err.Error())
 	}
 	return nil
 }

@@ -252,6 +252,10 @@ func TestImpossibleMintRepliesAreRefusedAndRevoked(t *testing.T) {
 		{"a repository not asked for", reply(map[string]any{"repositories": []any{map[string]any{"id": 1, "name": "api"}, map[string]any{"id": 9, "name": "infra"}}}), []string{"ghs_live"}},
 		{"no repositories listed", reply(map[string]any{"repositories": nil}), []string{"ghs_live"}},
 		{"a token of the wrong type", reply(map[string]any{"token": 12345}), nil},
+		{"no permissions listed", reply(map[string]any{"permissions": nil}), []string{"ghs_live"}},
+		{"a non-ASCII name that folds to one asked for", reply(map[string]any{"repositories": []any{map[string]any{"id": 99, "name": "\u212Api"}}}), []string{"ghs_live"}},
+		{"more than 500 repositories", reply(map[string]any{"repositories": make([]map[string]any, 501)}), []string{"ghs_live"}},
+		{"two token keys", strings.TrimSuffix(reply(nil), "}") + `,"token":"ghs_other"}`, []string{"ghs_live", "ghs_other"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rr recordingRevocations

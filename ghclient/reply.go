@@ -2,7 +2,6 @@ package ghclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -74,6 +73,11 @@ func (t *InstallationToken) widerPermissions(asked map[string]string) string {
 	if len(asked) == 0 {
 		return ""
 	}
+	if len(t.Permissions) == 0 {
+		// GitHub always lists the token's permissions; without them, what
+		// the token grants cannot be checked.
+		return "permissions were asked for but the reply lists none"
+	}
 	for name, level := range t.Permissions {
 		if name == "metadata" && level == "read" {
 			continue
@@ -108,25 +112,6 @@ func (t *InstallationToken) widerRepositories(req TokenRequest) string {
 		}
 	}
 	return ""
-}
-
-// mintReply decodes a mint reply and, when the reply does not decode,
-// salvages the token it carried so that the token can be revoked.
-type mintReply struct {
-	InstallationToken
-	salvaged string
-}
-
-func (m *mintReply) UnmarshalJSON(body []byte) error {
-	err := json.Unmarshal(body, &m.InstallationToken)
-	if err != nil {
-		var only struct {
-			Token string `json:"token"`
-		}
-		json.Unmarshal(body, &only) // best effort: the error is err's
-		m.salvaged = only.Token
-	}
-	return err
 }
 
 // serverTime is GitHub's clock when it answered: the reply's Date header, or

@@ -118,7 +118,7 @@ func retryableStatus(status int) bool {
 // worth another attempt: connection resets and timeouts are, but not when the
 // caller gave up, and not failures that would recur identically.
 func retryableTransportError(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, errResponseTooLarge) {
+	if ctx.Err() != nil {
 		return false
 	}
 	var certErr *tls.CertificateVerificationError
