@@ -38,8 +38,9 @@ func writeError(w http.ResponseWriter, status int, message string) {
 func writeAPIError(w http.ResponseWriter, e *apiError) { writeError(w, e.status, e.message) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	var edit *ReplyEdit
 	if rw, ok := w.(*recorder); ok && status/100 == 2 {
-		v = rw.edited(v)
+		v, edit = rw.edited(v)
 	}
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -47,6 +48,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		panic(fmt.Sprintf("ghemu: marshal reply: %v", err))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if edit != nil {
+		edit.send(w, status, edit.mangle(body))
+		return
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)

@@ -88,7 +88,7 @@ func parseMintRequest(body []byte) (mintRequest, *apiError) {
 }
 
 // mint creates an installation token for an App and returns GitHub's reply.
-func (s *Server) mint(appID, installationID int64, body []byte, u urls) (map[string]any, *apiError) {
+func (s *Server) mint(appID, installationID int64, body []byte, u urls) (*mintBody, *apiError) {
 	req, bodyErr := parseMintRequest(body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -130,20 +130,29 @@ func (s *Server) mint(appID, installationID int64, body []byte, u urls) (map[str
 	t.value = s.newTokenValue(appID, installationID, t.expiresAt)
 	s.tokens[t.value] = t
 
-	reply := map[string]any{
-		"token":                t.value,
-		"expires_at":           timestamp(t.expiresAt),
-		"permissions":          perms,
-		"repository_selection": t.selection,
+	reply := mintBody{
+		Token:               t.value,
+		ExpiresAt:           timestamp(t.expiresAt),
+		Permissions:         perms,
+		RepositorySelection: t.selection,
 	}
 	if repos != nil {
-		objs := make([]map[string]any, len(repos))
+		reply.Repositories = make([]map[string]any, len(repos))
 		for i, r := range repos {
-			objs[i] = s.repoJSON(u, r)
+			reply.Repositories[i] = s.repoJSON(u, r)
 		}
-		reply["repositories"] = objs
 	}
-	return reply, nil
+	return &reply, nil
+}
+
+// mintBody is a mint's 201 body, its fields in GitHub's order: the token
+// comes first, so a reply cut short still carries it.
+type mintBody struct {
+	Token               string            `json:"token"`
+	ExpiresAt           string            `json:"expires_at"`
+	Permissions         map[string]string `json:"permissions"`
+	RepositorySelection string            `json:"repository_selection"`
+	Repositories        []map[string]any  `json:"repositories,omitempty"`
 }
 
 // namedRepos resolves the repositories a mint request names, by name
