@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -122,10 +123,18 @@ func userAgent() string {
 // githubState is everything derived from one version of the config. It is
 // replaced as a whole, so a request never mixes two configs.
 type githubState struct {
-	config        *appConfig
-	client        *ghclient.Client
-	installations *installationCache
+	config *appConfig
+	client *ghclient.Client
+	// owners maps lower-case owner logins to their installation IDs.
+	owners *ttlCache[string, int64]
+	// repositories maps installation IDs to the repositories they reach,
+	// for roles with patterns.
+	repositories *ttlCache[int64, []ghclient.Repository]
 }
+
+// ownerCacheTTL bounds how long a moved or re-created installation can be
+// missed; owner roles otherwise cost two GitHub calls per token.
+const ownerCacheTTL = 5 * time.Minute
 
 // githubFor returns the state for the stored config, building it on first
 // use. It returns (nil, nil) when the engine is not configured.
@@ -152,7 +161,12 @@ func (b *backend) githubFor(ctx context.Context, s logical.Storage) (*githubStat
 	if err != nil {
 		return nil, err
 	}
-	b.github = &githubState{config: cfg, client: client, installations: newInstallationCache()}
+	b.github = &githubState{
+		config:       cfg,
+		client:       client,
+		owners:       newTTLCache[string, int64](ownerCacheTTL),
+		repositories: newTTLCache[int64, []ghclient.Repository](repositoryListTTL),
+	}
 	return b.github, nil
 }
 

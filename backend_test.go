@@ -65,6 +65,9 @@ type testEnv struct {
 	sample  ghemu.Sample
 	key     *rsa.PrivateKey
 	logs    *syncBuffer
+	// system answers the backend's questions to Vault; tests set the
+	// caller's entity (EntityVal, GroupsVal) on it.
+	system *logical.StaticSystemView
 }
 
 // syncBuffer collects the backend's log output for assertions.
@@ -102,7 +105,7 @@ func newUnconfiguredEnv(t testing.TB) *testEnv {
 	}
 	gh := ghemu.NewTestServer(t)
 	return &testEnv{
-		t: t, b: b.(*backend), storage: conf.StorageView, gh: gh, key: key, logs: logs,
+		t: t, b: b.(*backend), storage: conf.StorageView, gh: gh, key: key, logs: logs, system: system,
 		sample: gh.SeedSample(testAppID, testClientID, &key.PublicKey),
 	}
 }

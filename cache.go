@@ -2,7 +2,7 @@ package githubapp
 
 import (
 	"context"
-	"strings"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,100 +10,103 @@ import (
 )
 
 const (
-	// installationCacheTTL bounds how long a moved or re-created
-	// installation can be missed; owner roles otherwise cost two GitHub
-	// calls per token.
-	installationCacheTTL = 5 * time.Minute
-	// installationCacheSize bounds memory when roles name many owners.
-	installationCacheSize = 4096
-	// installationLookupTimeout bounds a lookup shared by several waiting
-	// requests, which no longer belongs to any one of them.
-	installationLookupTimeout = 30 * time.Second
+	// cacheSize bounds each cache's memory when roles name many owners or
+	// installations.
+	cacheSize = 4096
+	// cacheLookupTimeout bounds a lookup shared by several waiting requests,
+	// which no longer belongs to any one of them.
+	cacheLookupTimeout = 30 * time.Second
 )
 
-// installationCache remembers which installation an owner's roles use.
-// Concurrent misses for one owner share a single GitHub lookup.
-type installationCache struct {
+// ttlCache remembers what GitHub said for a while, so that a token costs
+// one GitHub call rather than one per lookup. Concurrent misses for one key
+// share a single lookup. It is part of the state built from one config, so
+// a config change drops it.
+type ttlCache[K comparable, V any] struct {
+	ttl time.Duration
+	now func() time.Time
+
 	mu      sync.Mutex
-	entries map[string]cachedInstallation
+	entries map[K]cached[V]
 	group   singleflight.Group
-	now     func() time.Time
 }
 
-type cachedInstallation struct {
-	id      int64
+type cached[V any] struct {
+	value   V
 	expires time.Time
 }
 
-func newInstallationCache() *installationCache {
-	return &installationCache{entries: make(map[string]cachedInstallation), now: time.Now}
+func newTTLCache[K comparable, V any](ttl time.Duration) *ttlCache[K, V] {
+	return &ttlCache[K, V]{ttl: ttl, now: time.Now, entries: make(map[K]cached[V])}
 }
 
-// lookup returns the owner's installation ID, calling find on a miss.
-func (c *installationCache) lookup(ctx context.Context, owner string, find func(context.Context, string) (int64, error)) (int64, error) {
-	key := strings.ToLower(owner)
-	if id, ok := c.get(key); ok {
-		return id, nil
+// lookup returns the value for key, calling find on a miss. fresh reports
+// whether find ran for this call (or a call it joined), rather than the
+// answer coming from the cache.
+func (c *ttlCache[K, V]) lookup(ctx context.Context, key K, find func(context.Context, K) (V, error)) (value V, fresh bool, err error) {
+	if v, ok := c.get(key); ok {
+		return v, false, nil
 	}
-	ch := c.group.DoChan(key, func() (any, error) {
+	ch := c.group.DoChan(fmt.Sprint(key), func() (any, error) {
 		// Detached from the first caller: its cancellation must not fail
 		// the others waiting on the same lookup.
-		lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), installationLookupTimeout)
+		lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheLookupTimeout)
 		defer cancel()
-		id, err := find(lookupCtx, owner)
+		v, err := find(lookupCtx, key)
 		if err == nil {
-			c.put(key, id)
+			c.put(key, v)
 		}
-		return id, err
+		return v, err
 	})
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			return 0, res.Err
+			return value, true, res.Err
 		}
-		return res.Val.(int64), nil
+		return res.Val.(V), true, nil
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return value, false, ctx.Err()
 	}
 }
 
-// forget drops an owner whose installation GitHub no longer knows.
-func (c *installationCache) forget(owner string) {
+// forget drops a key whose answer GitHub no longer gives.
+func (c *ttlCache[K, V]) forget(key K) {
 	c.mu.Lock()
-	delete(c.entries, strings.ToLower(owner))
+	delete(c.entries, key)
 	c.mu.Unlock()
 }
 
-func (c *installationCache) get(key string) (int64, bool) {
+func (c *ttlCache[K, V]) get(key K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || !c.now().Before(e.expires) {
-		return 0, false
+		var zero V
+		return zero, false
 	}
-	return e.id, true
+	return e.value, true
 }
 
-func (c *installationCache) put(key string, id int64) {
+func (c *ttlCache[K, V]) put(key K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if len(c.entries) >= installationCacheSize {
+	if len(c.entries) >= cacheSize {
 		c.evict(now)
 	}
-	c.entries[key] = cachedInstallation{id: id, expires: now.Add(installationCacheTTL)}
+	c.entries[key] = cached[V]{value: v, expires: now.Add(c.ttl)}
 }
 
 // evict makes room: expired entries first, else an arbitrary one, which at
-// worst costs that owner one more lookup.
-func (c *installationCache) evict(now time.Time) {
+// worst costs that key one more lookup.
+func (c *ttlCache[K, V]) evict(now time.Time) {
 	for key, e := range c.entries {
 		if !now.Before(e.expires) {
 			delete(c.entries, key)
 		}
 	}
 	for key := range c.entries {
-		if len(c.entries) < installationCacheSize {
+		if len(c.entries) < cacheSize {
 			return
 		}
 		delete(c.entries, key)

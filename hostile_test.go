@@ -3,8 +3,10 @@ package githubapp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -291,5 +293,146 @@ func TestHostile_UnboundedRepliesAreBounded(t *testing.T) {
 	}
 	if year := time.Now().Year(); !strings.Contains(err.Error(), "until "+strconv.Itoa(year)) && !strings.Contains(err.Error(), "until "+strconv.Itoa(year+1)) {
 		t.Errorf("%v: want a reset time within a day", err)
+	}
+}
+
+// A reply that cannot be read or decoded whole still had its token minted:
+// the token is picked out of what arrived and revoked, and nothing is
+// minted twice.
+func TestHostile_MalformedMintRepliesAreRevoked(t *testing.T) {
+	for name, edit := range map[string]ghemu.ReplyEdit{
+		"trailing garbage":        {Suffix: "garbage"},
+		"two objects":             {Suffix: "{}"},
+		"a byte-order mark":       {Prefix: "\xef\xbb\xbf"},
+		"truncated object":        {TruncateTo: 120},
+		"two token keys":          {InsertRaw: `,"token":"ghs_000000000000000000000000000000000000"`},
+		"connection cut mid-body": {DropAfter: 150},
+		"over 16 MiB":             {Set: map[string]any{"zz_padding": strings.Repeat("x", 17<<20)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newRoleEnv(t, nil)
+			edit.PathPrefix = mintPath
+			e.gh.EditNextReply(1, edit)
+			resp, err := e.do(logical.ReadOperation, "token/ci", nil)
+			if err == nil && (resp == nil || !resp.IsError()) {
+				t.Fatal("a malformed reply was handed out")
+			}
+			if minted := e.gh.Stats().TokensMinted; minted != 1 {
+				t.Fatalf("the emulator minted %d tokens; want exactly the one whose reply was mangled", minted)
+			}
+			if live := e.gh.LiveTokens(); live != 0 {
+				t.Fatalf("%d token(s) live at GitHub with no lease", live)
+			}
+		})
+	}
+}
+
+// A small gzip reply that inflates to millions of repositories is refused
+// without building them.
+func TestHostile_InflatingReplyIsBounded(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	repos := make([]map[string]any, 100_000)
+	for i := range repos {
+		repos[i] = map[string]any{}
+	}
+	e.gh.EditNextReply(1, ghemu.ReplyEdit{PathPrefix: mintPath, Gzip: true, Set: map[string]any{"repositories": repos}})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
+	runtime.ReadMemStats(&after)
+	if err == nil && !resp.IsError() {
+		t.Fatal("a reply naming 100,000 repositories was accepted")
+	}
+	if live := e.gh.LiveTokens(); live != 0 {
+		t.Fatalf("%d token(s) live at GitHub", live)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("refusing one reply allocated %d MB", grew>>20)
+	}
+}
+
+// A pagination link with a huge path, or a page with too many items, is
+// refused with a bounded error.
+func TestHostile_PagingIsBounded(t *testing.T) {
+	e := newTestEnv(t)
+	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusOK, Body: "[]", PathPrefix: "/app/installations",
+		Header: http.Header{"Link": {"<" + e.gh.URL() + "/" + strings.Repeat("p", 500_000) + `>; rel="next"`}}})
+	_, err := e.do(logical.ListOperation, "installations/", nil)
+	if err == nil || len(err.Error()) > 1024 {
+		t.Errorf("a 500 KB pagination link: err of %d bytes; want a short refusal", len(fmt.Sprint(err)))
+	}
+
+	var page strings.Builder
+	page.WriteByte('[')
+	for i := range 300_000 {
+		if i > 0 {
+			page.WriteByte(',')
+		}
+		fmt.Fprintf(&page, `{"id":%d}`, i+1)
+	}
+	page.WriteByte(']')
+	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusOK, Body: page.String(), PathPrefix: "/app/installations"})
+	if _, err := e.do(logical.ListOperation, "installations/", nil); err == nil || !strings.Contains(err.Error(), "more than 100") {
+		t.Errorf("a page of 300,000 installations: %v; want a refusal", err)
+	}
+}
+
+// What a caller sends cannot make the answer grow without bound.
+func TestHostile_AnswersAreBoundedWhateverTheCallerSends(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	perms := make(map[string]any, 20_000)
+	for i := range 20_000 {
+		perms[fmt.Sprintf("p%060d", i)] = "read"
+	}
+	for _, path := range []string{"token/ci", "roles/ci"} {
+		resp, err := e.do(logical.UpdateOperation, path, map[string]any{fieldPermissions: perms})
+		requireUserError(t, resp, err, "permissions")
+		if n := len(resp.Error().Error()) + len(strings.Join(resp.Warnings, "")); n > 4096 {
+			t.Errorf("%s: a 20,000-permission request got a %d-byte answer", path, n)
+		}
+	}
+
+	var roleNames, asked []string
+	for i := range 250 {
+		roleNames = append(roleNames, fmt.Sprintf("r%099d", i))
+		asked = append(asked, fmt.Sprintf("x%099d", i))
+	}
+	e.mustWrite("roles/ci", map[string]any{fieldRepositories: roleNames})
+	resp, err := e.do(logical.UpdateOperation, "token/ci", map[string]any{fieldRepositories: asked})
+	requireUserError(t, resp, err, "outside")
+	if n := len(resp.Error().Error()); n > 4096 {
+		t.Errorf("the outside-the-role error is %d bytes long", n)
+	}
+}
+
+// A permission given twice in list form (as the CLI sends repeated
+// key=value arguments) is refused, as the comma form is, not collapsed.
+func TestHostile_RepeatedPermissionIsRefused(t *testing.T) {
+	e := newRoleEnv(t, map[string]any{fieldPermissions: "contents=write"})
+	resp, err := e.do(logical.UpdateOperation, "token/ci", map[string]any{
+		fieldPermissions: []any{"contents=write", "contents=read"},
+	})
+	requireUserError(t, resp, err, "contents", "twice")
+}
+
+// A config stored before plain http needed an opt-in names the fix in the
+// error every mint then gets.
+func TestHostile_StoredCleartextConfigNamesTheFix(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	entry, err := logical.StorageEntryJSON(configStoragePath, map[string]any{
+		fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: "http://ghe.example.com/api/v3",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.storage.Put(context.Background(), entry); err != nil {
+		t.Fatal(err)
+	}
+	e.b.invalidate(context.Background(), configStoragePath)
+	_, err = e.do(logical.ReadOperation, "token/ci", nil)
+	if err == nil || !strings.Contains(err.Error(), fieldInsecureAllowHTTP) {
+		t.Fatalf("err = %v; want it to name %s", err, fieldInsecureAllowHTTP)
 	}
 }

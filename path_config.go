@@ -271,7 +271,7 @@ func readConfig(ctx context.Context, s logical.Storage) (*appConfig, error) {
 }
 
 func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger) (*ghclient.Client, error) {
-	return ghclient.New(ghclient.Config{
+	client, err := ghclient.New(ghclient.Config{
 		BaseURL:    cfg.BaseURL,
 		AllowHTTP:  cfg.InsecureAllowHTTP,
 		AppID:      cfg.AppID,
@@ -281,6 +281,11 @@ func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger) (*ghclient
 		HTTPClient: hc,
 		Logger:     logger.Named("github"),
 	})
+	if errors.Is(err, ghclient.ErrCleartext) {
+		// A config stored before plain http needed the opt-in.
+		return nil, fmt.Errorf("the stored config's %w, or accept cleartext with: vault write <mount>/config %s=true", err, fieldInsecureAllowHTTP)
+	}
+	return client, err
 }
 
 // issuer names the App in messages; it matches what the JWT's iss carries.

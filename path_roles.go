@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
@@ -54,14 +55,14 @@ func pathRoles(b *backend) []*framework.Path {
 		},
 		fieldOwner: {
 			Type:        framework.TypeString,
-			Description: "Login of the organization or user the App is installed on; resolved to the installation through GitHub (case-insensitive). Exactly one of installation_id or owner is required.",
+			Description: "Login of the organization or user the App is installed on; resolved to the installation through GitHub (case-insensitive). May be a Vault identity template, such as {{identity.entity.aliases.<accessor>.metadata.repository_owner}}, resolved for each caller. Exactly one of installation_id or owner is required.",
 		},
 		fieldTTL: {
 			Type:        framework.TypeDurationSecond,
 			Description: "Lease TTL of the role's tokens, at most 1h. Defaults to the token's remaining life (about 1h); the lease never outlives the token.",
 		},
 	}
-	maps.Copy(roleFields, scopeFields("the role's tokens may reach; none means every repository of the installation (permissions: every permission granted to it)"))
+	maps.Copy(roleFields, scopeFields(roleScope, "the role's tokens may reach; none means every repository of the installation (permissions: every permission granted to it)"))
 
 	return []*framework.Path{
 		{
@@ -215,7 +216,7 @@ func mergeRole(stored *role, d *framework.FieldData) (*role, []string, error) {
 	if err := mergeInstallation(r, d); err != nil {
 		return nil, nil, err
 	}
-	in, warnings, err := readScope(d)
+	in, warnings, err := readScope(d, roleScope)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -256,9 +257,9 @@ func mergeInstallation(r *role, d *framework.FieldData) error {
 		}
 		r.InstallationID, r.Owner = id, ""
 	case hasOwner:
-		owner := rawOwner.(string)
-		if !ownerPattern.MatchString(owner) {
-			return fmt.Errorf("owner must be a GitHub organization or user login (letters, digits, '-' and '_'); got %s", quoteInput(owner))
+		owner := strings.TrimSpace(rawOwner.(string))
+		if err := checkOwner(owner); err != nil {
+			return err
 		}
 		r.Owner, r.InstallationID = owner, 0
 	}
@@ -280,6 +281,18 @@ func (b *backend) pathRoleDelete(ctx context.Context, req *logical.Request, d *f
 	}
 	delete(b.roles, name)
 	return nil, nil
+}
+
+// checkOwner accepts a GitHub login or an identity template that yields one
+// at mint time.
+func checkOwner(owner string) error {
+	if isTemplate(owner) {
+		return validateTemplate(fieldOwner, owner)
+	}
+	if !ownerPattern.MatchString(owner) {
+		return fmt.Errorf("owner must be a GitHub organization or user login (letters, digits, '-' and '_'), or an identity template; got %s", quoteInput(owner))
+	}
+	return nil
 }
 
 func validateRoleName(name string) error {

@@ -2,9 +2,11 @@ package githubapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
@@ -27,7 +29,7 @@ func pathToken(b *backend) *framework.Path {
 			Required:    true,
 		},
 	}
-	maps.Copy(fields, scopeFields("to narrow this one token to; each must stay inside the role's scope"))
+	maps.Copy(fields, scopeFields(requestScope, "to narrow this one token to; each must stay inside the role's scope"))
 	tokenResponses := map[int][]framework.Response{
 		http.StatusOK: {{Description: "OK", Fields: tokenResponseFields()}},
 	}
@@ -83,7 +85,7 @@ Examples:
 // (vault read github/token/ci repositories=api) narrows just as a write does,
 // rather than silently minting the role's full scope.
 func (b *backend) pathTokenMint(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	in, warnings, err := readScope(d)
+	in, warnings, err := readScope(d, requestScope)
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
@@ -101,10 +103,6 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if r == nil {
 		return logical.ErrorResponse("role %q does not exist; create it with: vault write <mount>/roles/%s ...", name, name), nil
 	}
-	sc, err := r.narrow(narrowing)
-	if err != nil {
-		return logical.ErrorResponse("role %q: %s", name, err), nil
-	}
 	gh, err := b.githubFor(ctx, req.Storage)
 	if err != nil {
 		return nil, err
@@ -112,27 +110,30 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if gh == nil {
 		return errNotConfigured(), nil
 	}
-
-	installationID, err := b.installationFor(ctx, gh, r)
+	t, err := r.resolve(b.System(), req.EntityID)
+	if err != nil {
+		return roleFailure(name, err)
+	}
+	sc, err := t.scope.narrow(narrowing)
+	if err != nil {
+		return logical.ErrorResponse("role %q: %s", name, err), nil
+	}
+	installationID, err := b.installationOf(ctx, gh, t)
 	if err != nil {
 		if githubStatus(err) == http.StatusNotFound {
-			return logical.ErrorResponse("role %q: the App is not installed on owner %q (GitHub answered 404 for it as an organization and as a user); install the App there or fix the role's owner", name, r.Owner), nil
+			return logical.ErrorResponse("role %q: the App is not installed on owner %q (GitHub answered 404 for it as an organization and as a user); install the App there or fix the role's owner", name, t.owner), nil
 		}
-		return githubFailure(gh.config, fmt.Sprintf("finding the installation on %q", r.Owner), err)
+		return githubFailure(gh.config, fmt.Sprintf("finding the installation on %q", t.owner), err)
 	}
-	tok, err := gh.client.CreateInstallationToken(ctx, installationID, ghclient.TokenRequest{
-		Repositories:  sc.Repositories,
-		RepositoryIDs: sc.RepositoryIDs,
-		Permissions:   sc.Permissions,
-	})
+	tok, err := b.mint(ctx, gh, installationID, sc)
 	if err != nil {
-		return mintFailure(gh, name, r, installationID, sc, err)
+		return mintFailure(gh, name, t, installationID, sc, err)
 	}
 	// A sent mint completes even when the caller has left meanwhile, and
 	// Vault drops the response of a cancelled request: the token would live
 	// for an hour with no lease to revoke it.
 	if err := ctx.Err(); err != nil {
-		b.revokeUndelivered(gh.client, tok.Token, installationID)
+		b.discardToken(gh.client, tok.Token, installationID, "a token whose request was cancelled before it could be delivered")
 		return nil, err
 	}
 
@@ -143,11 +144,44 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	return resp, nil
 }
 
+// mint mints a token for sc, its patterns expanded. A 422 after patterns
+// were matched against a cached list is retried once with a fresh list: a
+// repository may have been renamed or deleted since.
+func (b *backend) mint(ctx context.Context, gh *githubState, installationID int64, sc scope) (*ghclient.InstallationToken, error) {
+	treq, fromCache, err := b.tokenRequest(ctx, gh, installationID, sc)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := gh.client.CreateInstallationToken(ctx, installationID, treq)
+	if fromCache && githubStatus(err) == http.StatusUnprocessableEntity {
+		gh.repositories.forget(installationID)
+		if treq, _, err = b.tokenRequest(ctx, gh, installationID, sc); err != nil {
+			return nil, err
+		}
+		tok, err = gh.client.CreateInstallationToken(ctx, installationID, treq)
+	}
+	return tok, err
+}
+
+// roleFailure reports a role that cannot be resolved for the caller: a 400
+// when the role or the caller's identity is at fault.
+func roleFailure(name string, err error) (*logical.Response, error) {
+	var scopeErr *scopeError
+	if errors.As(err, &scopeErr) {
+		return logical.ErrorResponse("role %q: %s", name, err), nil
+	}
+	return nil, fmt.Errorf("role %q: %w", name, err)
+}
+
 // mintFailure reports a refused or failed mint, and forgets an owner's
 // installation that GitHub no longer serves so the next request looks again.
-func mintFailure(gh *githubState, name string, r *role, installationID int64, sc scope, err error) (*logical.Response, error) {
-	if r.Owner != "" && installationGone(err) {
-		gh.installations.forget(r.Owner)
+func mintFailure(gh *githubState, name string, t target, installationID int64, sc scope, err error) (*logical.Response, error) {
+	var scopeErr *scopeError
+	if errors.As(err, &scopeErr) {
+		return logical.ErrorResponse("role %q: %s", name, err), nil
+	}
+	if t.owner != "" && installationGone(err) {
+		gh.owners.forget(strings.ToLower(t.owner))
 	}
 	action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
 	if githubStatus(err) == http.StatusUnprocessableEntity {
@@ -157,17 +191,20 @@ func mintFailure(gh *githubState, name string, r *role, installationID int64, sc
 	return githubFailure(gh.config, action, err)
 }
 
-func (b *backend) installationFor(ctx context.Context, gh *githubState, r *role) (int64, error) {
-	if r.Owner == "" {
-		return r.InstallationID, nil
+// installationOf returns the target's installation: its ID, or the one
+// GitHub finds on its owner (cached).
+func (b *backend) installationOf(ctx context.Context, gh *githubState, t target) (int64, error) {
+	if t.owner == "" {
+		return t.installationID, nil
 	}
-	return gh.installations.lookup(ctx, r.Owner, func(ctx context.Context, owner string) (int64, error) {
+	id, _, err := gh.owners.lookup(ctx, strings.ToLower(t.owner), func(ctx context.Context, owner string) (int64, error) {
 		inst, err := gh.client.FindInstallationByOwner(ctx, owner)
 		if err != nil {
 			return 0, err
 		}
 		return inst.ID, nil
 	})
+	return id, err
 }
 
 func (b *backend) tokenResponse(roleName string, r *role, installationID int64, baseURL string, tok *ghclient.InstallationToken) *logical.Response {

@@ -446,7 +446,7 @@ func TestToken_UndeliveredTokenIsRevoked(t *testing.T) {
 	if live := e.gh.LiveTokens(); live != 0 {
 		t.Fatalf("%d live tokens after an undelivered mint, want 0", live)
 	}
-	if !strings.Contains(e.logs.String(), "revoked a minted token") {
+	if !strings.Contains(e.logs.String(), "revoked a token whose request was cancelled") {
 		t.Fatal("the clean-up was not logged")
 	}
 }

@@ -19,8 +19,8 @@ import (
 const (
 	secretTokenType = "github_app_installation_token"
 
-	// undeliveredRevokeTimeout bounds the clean-up of a token whose
-	// response never reached the caller; it runs after the caller left.
+	// undeliveredRevokeTimeout bounds the revocation of a token nobody will
+	// receive; it runs after the caller left.
 	undeliveredRevokeTimeout = 10 * time.Second
 
 	// expiredMargin is how long past its expiry a token must be before
@@ -209,16 +209,16 @@ func (b *backend) revoker(baseURL string) (*ghclient.Client, error) {
 	return c, nil
 }
 
-// revokeUndelivered revokes a token that was minted but never handed to
-// anyone, so that no live token exists that Vault does not know about.
-func (b *backend) revokeUndelivered(client *ghclient.Client, token string, installationID int64) {
+// discardToken revokes a token nobody will receive (what describes it, for
+// the log), on a context of its own: the caller may be gone. Whatever
+// happens, no live token stays unknown to the log.
+func (b *backend) discardToken(client *ghclient.Client, token string, installationID int64, what string) {
 	ctx, cancel := context.WithTimeout(context.Background(), undeliveredRevokeTimeout)
 	defer cancel()
 	if err := client.RevokeInstallationToken(ctx, token); err != nil {
-		b.Logger().Error("a minted token could not be delivered and revoking it failed; it expires within the hour",
+		b.Logger().Error("revoking "+what+" failed; it expires within the hour",
 			"installation_id", installationID, fieldHashedToken, hashedToken(token), "error", err)
 		return
 	}
-	b.Logger().Warn("revoked a minted token whose request was cancelled before it could be delivered",
-		"installation_id", installationID, fieldHashedToken, hashedToken(token))
+	b.Logger().Info("revoked "+what, "installation_id", installationID, fieldHashedToken, hashedToken(token))
 }

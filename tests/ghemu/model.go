@@ -135,6 +135,14 @@ func (s *Server) AddRepository(r Repository) {
 	s.repos[r.ID] = &repository{Repository: r, created: s.now()}
 }
 
+// RemoveRepository deletes a repository: from then on, naming it in a mint
+// request is a 422, as on GitHub.
+func (s *Server) RemoveRepository(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.repos, id)
+}
+
 // SetInstallationSuspended suspends or unsuspends an installation. Its
 // tokens survive but are refused while it is suspended.
 func (s *Server) SetInstallationSuspended(id int64, suspended bool) {

@@ -1,0 +1,172 @@
+package githubapp
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/identitytpl"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// A role's owner and repositories may hold Vault identity templates, in the
+// syntax of Vault's ACL policies ({{identity.entity.aliases.<accessor>.
+// metadata.<key>}}, {{identity.entity.name}}, {{identity.groups.names.
+// <group>.id}}, ...). They are resolved at mint time against the entity
+// making the request, so one role and one policy can give each CI job a
+// token for its own repository only. A template that cannot be resolved is
+// an error, never a wider scope.
+
+// maxTemplateBytes bounds a template; real ones are under 100 bytes.
+const maxTemplateBytes = 512
+
+// isTemplate reports whether a role value holds an identity template.
+func isTemplate(s string) bool { return strings.Contains(s, "{{") || strings.Contains(s, "}}") }
+
+// validateTemplate checks a template's syntax with the SDK's parser, and
+// that every directive is an identity one: time templates would make a
+// scope that changes by the clock.
+func validateTemplate(field, tpl string) error {
+	if len(tpl) > maxTemplateBytes {
+		return fmt.Errorf("%s: a template of %d bytes is longer than the %d allowed", field, len(tpl), maxTemplateBytes)
+	}
+	if _, err := framework.ValidateIdentityTemplate(tpl); err != nil {
+		return fmt.Errorf("%s: %q is not a valid identity template: %v", field, tpl, err)
+	}
+	for _, piece := range strings.Split(tpl, "{{")[1:] {
+		directive, _, _ := strings.Cut(piece, "}}")
+		if !strings.HasPrefix(strings.TrimSpace(directive), "identity.") {
+			return fmt.Errorf("%s: %q: only identity templates ({{identity.entity...}}, {{identity.groups...}}) are allowed", field, tpl)
+		}
+	}
+	return nil
+}
+
+// identity is the entity making a request, fetched from Vault only when a
+// role holds a template.
+type identity struct {
+	entity *logical.Entity
+	groups []*logical.Group
+}
+
+// callerIdentity fetches the request's entity and its groups. A request
+// without one (a root token, or a token created outside any auth method)
+// yields a nil entity, which resolving a template reports.
+func callerIdentity(sys logical.SystemView, entityID string) (*identity, error) {
+	if entityID == "" {
+		return &identity{}, nil
+	}
+	entity, err := sys.EntityInfo(entityID)
+	if err != nil {
+		return nil, fmt.Errorf("looking up the caller's entity: %w", err)
+	}
+	groups, err := sys.GroupsForEntity(entityID)
+	if err != nil {
+		return nil, fmt.Errorf("looking up the caller's groups: %w", err)
+	}
+	return &identity{entity: entity, groups: groups}, nil
+}
+
+// resolve fills a template in from the caller's identity. The errors name
+// the template and what was missing, for the 400 the caller sees.
+func (id *identity) resolve(field, tpl string) (string, error) {
+	if id.entity == nil {
+		return "", fmt.Errorf("%s template %s needs the caller's identity, and the request has none "+
+			"(a root token, or a token not issued by an auth method, has no entity): log in through an auth method", field, tpl)
+	}
+	_, out, err := identitytpl.PopulateString(identitytpl.PopulateStringInput{
+		String: tpl,
+		Entity: id.entity,
+		Groups: id.groups,
+		Mode:   identitytpl.ACLTemplating,
+	})
+	switch {
+	case errors.Is(err, identitytpl.ErrTemplateValueNotFound):
+		return "", fmt.Errorf("%s template %s found no value in the caller's identity: the entity, alias or group lacks that name or metadata key "+
+			"(for a JWT login, check the auth role's claim_mappings)", field, tpl)
+	case err != nil && err.Error() == "alias not found":
+		return "", fmt.Errorf("%s template %s names an auth mount the caller did not log in through (no alias on that mount accessor)", field, tpl)
+	case err != nil:
+		return "", fmt.Errorf("%s template %s could not be resolved for the caller: %v", field, tpl, err)
+	case strings.TrimSpace(out) == "":
+		return "", fmt.Errorf("%s template %s resolved to an empty value for the caller", field, tpl)
+	}
+	return out, nil
+}
+
+// target is a role resolved for one caller: its templates filled in.
+type target struct {
+	installationID int64
+	owner          string
+	scope          scope // repositories: names and glob patterns
+}
+
+// resolve fills the role's templates in for the caller whose entity is
+// entityID. A template that cannot be resolved, or yields a value that is
+// not a login or repository name, is a *scopeError (a 400): it never falls
+// back to a wider scope.
+func (r *role) resolve(sys logical.SystemView, entityID string) (target, error) {
+	t := target{installationID: r.InstallationID, owner: r.Owner, scope: r.scope}
+	if !r.hasTemplates() {
+		return t, nil
+	}
+	id, err := callerIdentity(sys, entityID)
+	if err != nil {
+		return t, err
+	}
+	if isTemplate(r.Owner) {
+		if t.owner, err = id.resolve(fieldOwner, r.Owner); err != nil {
+			return t, &scopeError{err}
+		}
+		if !ownerPattern.MatchString(t.owner) {
+			return t, &scopeError{fmt.Errorf("owner template %s yields %s for the caller, which is not a GitHub login", r.Owner, quoteInput(t.owner))}
+		}
+	}
+	names := make([]string, 0, len(r.Repositories))
+	seen := make(map[string]bool, len(r.Repositories))
+	for _, entry := range r.Repositories {
+		name := entry
+		if isTemplate(entry) {
+			if name, err = t.templatedRepository(id, entry); err != nil {
+				return t, &scopeError{err}
+			}
+		}
+		if folded := strings.ToLower(name); !seen[folded] {
+			seen[folded] = true
+			names = append(names, name)
+		}
+	}
+	t.scope.Repositories = names
+	return t, nil
+}
+
+func (r *role) hasTemplates() bool {
+	return isTemplate(r.Owner) || slices.ContainsFunc(r.Repositories, isTemplate)
+}
+
+// templatedRepository resolves a repositories template to a repository
+// name. A value of the form owner/name, as GitHub Actions' repository claim
+// is, is accepted when its owner is the role's.
+func (t target) templatedRepository(id *identity, tpl string) (string, error) {
+	value, err := id.resolve(fieldRepositories, tpl)
+	if err != nil {
+		return "", err
+	}
+	name := value
+	if owner, repo, ok := strings.Cut(value, "/"); ok {
+		switch {
+		case t.owner == "":
+			return "", fmt.Errorf("repositories template %s yields %s, an owner/name, but the role names its installation by ID: set the role's owner so the owner can be checked",
+				tpl, quoteInput(value))
+		case !ownerPattern.MatchString(owner) || !strings.EqualFold(owner, t.owner):
+			return "", fmt.Errorf("repositories template %s yields %s, whose owner is not the role's owner %q", tpl, quoteInput(value), t.owner)
+		}
+		name = repo
+	}
+	if !repoNamePattern.MatchString(name) {
+		return "", fmt.Errorf("repositories template %s yields %s for the caller, which is not a repository name", tpl, quoteInput(value))
+	}
+	return name, nil
+}
