@@ -4,6 +4,7 @@ package githubapp
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 
@@ -50,33 +51,55 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 // call and no storage decoding. Storage writes and Invalidate drop the cache.
 type backend struct {
 	*framework.Backend
+	input inputRules
+
+	// httpClient carries every GitHub call of the mount, whatever the
+	// config: one connection pool, kept across config changes, so neither
+	// a config change nor a burst of revocations dials anew per request.
+	httpClient *http.Client
 
 	lock sync.RWMutex
 	// github is built from the stored config on first use and dropped
 	// whenever the config changes; nil means "not built yet".
 	github *githubState
 	roles  map[string]*role
+	// revokers revoke tokens minted under another base_url than the
+	// config's (it moved, or was deleted): one client per base URL.
+	revokers map[string]*ghclient.Client
 }
 
 func newBackend() *backend {
-	b := &backend{roles: make(map[string]*role)}
+	b := &backend{
+		roles:      make(map[string]*role),
+		revokers:   make(map[string]*ghclient.Client),
+		httpClient: ghclient.NewHTTPClient(),
+	}
+	token := pathToken(b)
 	b.Backend = &framework.Backend{
 		Help:           strings.TrimSpace(backendHelp),
 		BackendType:    logical.TypeLogical,
 		RunningVersion: Version,
 		Invalidate:     b.invalidate,
+		Clean:          b.clean,
 		PathsSpecial: &logical.Paths{
 			SealWrapStorage: []string{configStoragePath},
 		},
 		Paths: framework.PathAppend(
 			[]*framework.Path{pathConfig(b)},
 			pathRoles(b),
-			[]*framework.Path{pathToken(b)},
+			[]*framework.Path{token},
 			pathInstallations(b),
 		),
 		Secrets: []*framework.Secret{secretToken(b)},
 	}
+	// Reading token/<role> narrows with the same fields a write takes.
+	b.input = newInputRules(b.Paths, token)
 	return b
+}
+
+// clean runs when the mount is unmounted or the plugin stops.
+func (b *backend) clean(context.Context) {
+	b.httpClient.CloseIdleConnections()
 }
 
 // invalidate runs when another node (replication) or this one changes
@@ -125,7 +148,7 @@ func (b *backend) githubFor(ctx context.Context, s logical.Storage) (*githubStat
 	if err != nil || cfg == nil {
 		return nil, err
 	}
-	client, err := cfg.newClient(b.Logger())
+	client, err := cfg.newClient(b.httpClient, b.Logger())
 	if err != nil {
 		return nil, err
 	}

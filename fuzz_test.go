@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
 
 // parseFuzzScope reads a scope the way a request would carry it; ok is
@@ -41,7 +43,7 @@ func requireValidScope(t *testing.T, s scope) {
 		}
 	}
 	for name, level := range s.Permissions {
-		if !permissionPattern.MatchString(name) || permissionLevels[level] == 0 {
+		if !permissionPattern.MatchString(name) || !ghclient.IsLevel(level) {
 			t.Fatalf("accepted permission %q=%q", name, level)
 		}
 	}
@@ -70,7 +72,7 @@ func requireInside(t *testing.T, got, role scope) {
 			t.Fatal("narrowing widened a role to every permission")
 		}
 		for name, level := range got.Permissions {
-			if granted, ok := role.Permissions[name]; !ok || !levelCovers(granted, level) {
+			if granted, ok := role.Permissions[name]; !ok || !ghclient.LevelCovers(granted, level) {
 				t.Fatalf("narrowed scope has %s=%s beyond the role", name, level)
 			}
 		}

@@ -23,9 +23,18 @@ func githubFailure(cfg *appConfig, action string, err error) (*logical.Response,
 	if errors.As(err, &limited) {
 		return nil, logical.CodedError(http.StatusTooManyRequests, action+": "+limited.Error())
 	}
+	if ghclient.IsInvalidReply(err) {
+		return nil, logical.CodedError(http.StatusBadGateway, fmt.Sprintf(
+			"%s: %s; nothing was handed out, and any token the reply carried was revoked", action, err))
+	}
 	var apiErr *ghclient.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode >= 500 {
 		return nil, fmt.Errorf("%s: %w", action, err)
+	}
+	if apiErr.StatusCode/100 == 3 {
+		// GitHub never redirects these endpoints: something in between is
+		// misconfigured or hostile, which is no fault of the caller's.
+		return nil, logical.CodedError(http.StatusBadGateway, fmt.Sprintf("%s: %s", action, err))
 	}
 	switch {
 	case ghclient.IsKeyMismatch(err):

@@ -173,9 +173,6 @@ func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *fr
 	if err := validateRoleName(name); err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
-	if resp := rejectUnknownFields(d); resp != nil {
-		return resp, nil
-	}
 
 	// Serialise read-modify-write so that concurrent partial updates of one
 	// role cannot lose fields, and the cache never holds an older version

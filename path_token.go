@@ -27,7 +27,7 @@ func pathToken(b *backend) *framework.Path {
 			Required:    true,
 		},
 	}
-	maps.Copy(fields, scopeFields("to narrow this one token to (POST only); each must stay inside the role's scope"))
+	maps.Copy(fields, scopeFields("to narrow this one token to; each must stay inside the role's scope"))
 	tokenResponses := map[int][]framework.Response{
 		http.StatusOK: {{Description: "OK", Fields: tokenResponseFields()}},
 	}
@@ -41,13 +41,13 @@ func pathToken(b *backend) *framework.Path {
 		Fields: fields,
 		Operations: map[logical.Operation]framework.OperationHandler{
 			logical.ReadOperation: &framework.PathOperation{
-				Callback:     b.pathTokenRead,
+				Callback:     b.pathTokenMint,
 				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "token"},
-				Summary:      "Mint an installation token with the role's full scope.",
+				Summary:      "Mint an installation token with the role's scope, or narrowed by query parameters.",
 				Responses:    tokenResponses,
 			},
 			logical.UpdateOperation: &framework.PathOperation{
-				Callback:     b.pathTokenWrite,
+				Callback:     b.pathTokenMint,
 				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "narrowed-token"},
 				Summary:      "Mint an installation token narrowed to some of the role's repositories and permissions.",
 				Responses:    tokenResponses,
@@ -60,31 +60,29 @@ func pathToken(b *backend) *framework.Path {
 
 const pathTokenHelp = `
 Reading token/<role> mints a GitHub App installation access token with the
-role's repositories and permissions. Writing to it mints one narrowed
-further: repositories, repository_ids and permissions must each stay inside
-the role's scope.
+role's repositories and permissions. Writing to it, or reading it with
+parameters, mints one narrowed further: repositories, repository_ids and
+permissions must each stay inside the role's scope.
 
 The token comes as a lease whose TTL is the role's ttl, capped at the
-token's expiry (GitHub tokens last one hour). Leases cannot be renewed:
-read the path again for a fresh token. Revoking the lease revokes the token
-at GitHub.
+token's life as GitHub's clock measures it (an hour).
+Leases cannot be renewed: read the path again for a fresh token. Revoking
+the lease revokes the token at GitHub.
 
 Response fields: token, expires_at (RFC 3339), installation_id, permissions,
-repository_selection (all or selected), repositories (names).
+repository_selection (all or selected), repositories (names), hashed_token
+(how GitHub's audit log names the token: hashed_token:"<value>").
 
 Examples:
   vault read github/token/ci
   vault write github/token/ci repositories=api permissions=contents=read
+  vault read github/token/ci repositories=api
 `
 
-func (b *backend) pathTokenRead(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	return b.mintToken(ctx, req, d.Get(fieldName).(string), scope{}, nil)
-}
-
-func (b *backend) pathTokenWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	if resp := rejectUnknownFields(d); resp != nil {
-		return resp, nil
-	}
+// pathTokenMint serves reads and writes alike: a read with scope parameters
+// (vault read github/token/ci repositories=api) narrows just as a write does,
+// rather than silently minting the role's full scope.
+func (b *backend) pathTokenMint(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	in, warnings, err := readScope(d)
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
@@ -130,17 +128,18 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if err != nil {
 		return mintFailure(gh, name, r, installationID, sc, err)
 	}
-
-	b.Logger().Debug("minted installation token", "role", name, "installation_id", installationID,
-		"expires_at", tok.ExpiresAt, "repositories", len(tok.Repositories))
-	resp := b.tokenResponse(name, r, installationID, gh.config.BaseURL, tok)
-	resp.Warnings = warnings
-	// Vault drops a response whose request was cancelled; the token it
-	// carries would then live for an hour with no lease to revoke it.
+	// A sent mint completes even when the caller has left meanwhile, and
+	// Vault drops the response of a cancelled request: the token would live
+	// for an hour with no lease to revoke it.
 	if err := ctx.Err(); err != nil {
 		b.revokeUndelivered(gh.client, tok.Token, installationID)
 		return nil, err
 	}
+
+	resp := b.tokenResponse(name, r, installationID, gh.config.BaseURL, tok)
+	b.Logger().Info("minted installation token", "role", name, "installation_id", installationID,
+		fieldHashedToken, resp.Data[fieldHashedToken], "expires_at", resp.Data[fieldExpiresAt], "repositories", len(tok.Repositories))
+	resp.Warnings = warnings
 	return resp, nil
 }
 
@@ -184,27 +183,32 @@ func (b *backend) tokenResponse(roleName string, r *role, installationID int64, 
 		fieldPermissions:         tok.Permissions,
 		fieldRepositorySelection: tok.RepositorySelection,
 		fieldRepositories:        names,
+		fieldHashedToken:         hashedToken(tok.Token),
 	}, tokenLease{
 		Token:          tok.Token,
 		ExpiresAt:      expiresAt,
+		ExpiresLocal:   time.Now().Add(tok.Lifetime()).UTC().Format(time.RFC3339),
 		BaseURL:        baseURL,
 		InstallationID: installationID,
 		Role:           roleName,
 	}.internalData())
-	ttl := leaseTTL(r.TTL, tok.ExpiresAt, time.Now())
+	ttl := leaseTTL(r.TTL, tok.Lifetime())
 	resp.Secret.TTL, resp.Secret.MaxTTL = ttl, ttl
 	return resp
 }
 
-// leaseTTL is the role's TTL capped at the token's remaining life. It is
+// leaseTTL is the role's TTL capped at the token's life (measured on
+// GitHub's clock, so that no skew between the clocks stretches or cuts
+// it) and at the hour GitHub's tokens live, whatever a reply claims. It is
 // always set explicitly: a zero TTL would give Vault's 32-day default to a
 // token that dies in an hour.
-func leaseTTL(roleTTL time.Duration, expiresAt, now time.Time) time.Duration {
-	ttl := expiresAt.Sub(now).Truncate(time.Second)
-	if roleTTL > 0 && roleTTL < ttl {
-		ttl = roleTTL
+func leaseTTL(roleTTL, lifetime time.Duration) time.Duration {
+	// Less a second: GitHub's Date is truncated to the second, so the life
+	// it implies may be a second long, and the lease must not outlive the
+	// token.
+	ttl := min((lifetime - time.Second).Truncate(time.Second), maxTokenTTL)
+	if roleTTL > 0 {
+		ttl = min(ttl, roleTTL)
 	}
-	// A token already expired by our clock (a skewed host) still needs a
-	// positive TTL, or Vault would apply its default.
 	return max(ttl, time.Second)
 }

@@ -262,20 +262,20 @@ func TestToken_LeaseTTLFromRole(t *testing.T) {
 }
 
 func TestLeaseTTL(t *testing.T) {
-	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
-		name    string
-		roleTTL time.Duration
-		expires time.Time
-		want    time.Duration
+		name     string
+		roleTTL  time.Duration
+		lifetime time.Duration
+		want     time.Duration
 	}{
-		{"no role ttl: the token's life", 0, now.Add(time.Hour), time.Hour},
-		{"role ttl below the token's life", 10 * time.Minute, now.Add(time.Hour), 10 * time.Minute},
-		{"token dies before the role ttl", 50 * time.Minute, now.Add(20*time.Minute + 500*time.Millisecond), 20 * time.Minute},
-		{"already expired by our clock", 0, now.Add(-time.Minute), time.Second},
+		{"no role ttl: the token's life less Date's resolution", 0, time.Hour, time.Hour - time.Second},
+		{"role ttl below the token's life", 10 * time.Minute, time.Hour, 10 * time.Minute},
+		{"token dies before the role ttl", 50 * time.Minute, 20*time.Minute + 1500*time.Millisecond, 20 * time.Minute},
+		{"a reply claiming decades", 0, 70 * 365 * 24 * time.Hour, time.Hour},
+		{"under a second left", 0, 300 * time.Millisecond, time.Second},
 	}
 	for _, tc := range cases {
-		if got := leaseTTL(tc.roleTTL, tc.expires, now); got != tc.want {
+		if got := leaseTTL(tc.roleTTL, tc.lifetime); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -328,7 +328,7 @@ func TestToken_RevokeFromJSONRoundTrippedLease(t *testing.T) {
 func TestToken_RevokeOfExpiredTokenSkipsGitHub(t *testing.T) {
 	e := newRoleEnv(t, nil)
 	resp := e.mint("ci")
-	resp.Secret.InternalData[fieldExpiresAt] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	resp.Secret.InternalData[fieldExpiresLocal] = time.Now().Add(-expiredMargin - time.Second).UTC().Format(time.RFC3339)
 
 	_, err := e.revoke(resp.Secret)
 	requireOK(t, nil, err)

@@ -178,7 +178,7 @@ func parsePermissions(raw map[string]string) (map[string]string, []string, error
 		if !permissionPattern.MatchString(name) {
 			return nil, nil, fmt.Errorf("permissions: %s is not a permission name (lower-case letters, digits and '_', e.g. contents or pull_requests)", quoteInput(name))
 		}
-		if _, ok := permissionLevels[level]; !ok {
+		if !ghclient.IsLevel(level) {
 			return nil, nil, fmt.Errorf("permissions: level %s for %q is not one of read, write or admin", quoteInput(level), name)
 		}
 		// A level a known permission does not accept is refused here rather
@@ -277,7 +277,7 @@ func (s scope) coversPermissions(req map[string]string) error {
 		if !ok {
 			return fmt.Errorf("permissions: %q is outside the role's permissions (%s)", name, describePermissions(s.Permissions))
 		}
-		if !levelCovers(granted, req[name]) {
+		if !ghclient.LevelCovers(granted, req[name]) {
 			return fmt.Errorf("permissions: %s=%s exceeds the role's %s=%s", name, req[name], name, granted)
 		}
 	}

@@ -9,11 +9,19 @@ import (
 	"strings"
 )
 
-// maxInstallationPages bounds ListInstallations (100 installations a page),
-// so that a misbehaving server cannot keep it paging forever.
-const maxInstallationPages = 100
+// Paging bounds (100 items a page), so that a misbehaving server cannot keep
+// a listing going forever: 10,000 installations, 50,000 repositories.
+const (
+	maxInstallationPages = 100
+	maxRepositoryPages   = 500
+)
 
-// CreateInstallationToken mints an installation access token.
+// CreateInstallationToken mints an installation access token. The token is
+// checked against req: a reply that is malformed, already expired by
+// GitHub's clock, or wider than req is an InvalidReplyError, and its token
+// is revoked. Once sent, the request completes even if ctx ends meanwhile,
+// and the token is returned: the caller, who knows whether anyone will
+// receive it, revokes it if not.
 //
 // The call is retried on 5xx answers and connection failures even though it
 // is a POST: if GitHub did mint a token before failing, that token is never
@@ -23,8 +31,24 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 	if installationID <= 0 {
 		return nil, fmt.Errorf("invalid installation ID %d", installationID)
 	}
-	path := fmt.Sprintf("/app/installations/%d/access_tokens", installationID)
-	return call[InstallationToken](ctx, c, http.MethodPost, path, req)
+	r, err := c.newRequest(http.MethodPost, fmt.Sprintf("/app/installations/%d/access_tokens", installationID), req)
+	if err != nil {
+		return nil, err
+	}
+	r.completeOnceSent = true
+	var reply mintReply
+	header, err := c.do(ctx, r, &reply)
+	if err != nil {
+		c.discard(reply.salvaged, "undecodable reply")
+		return nil, err
+	}
+	tok := InstallationToken(reply.InstallationToken)
+	tok.ServerDate = c.serverTime(header)
+	if reason := tok.check(req); reason != "" {
+		c.discard(tok.Token, reason)
+		return nil, &InvalidReplyError{Method: r.method, Path: r.path, Reason: reason}
+	}
+	return &tok, nil
 }
 
 // RevokeInstallationToken revokes an installation token, authenticating with
@@ -80,7 +104,11 @@ func (c *Client) FindInstallationByRepository(ctx context.Context, owner, repo s
 }
 
 func (c *Client) getInstallation(ctx context.Context, path string) (*Installation, error) {
-	return call[Installation](ctx, c, http.MethodGet, path, nil)
+	inst, err := call[Installation](ctx, c, http.MethodGet, path, nil)
+	if err == nil && inst.ID <= 0 {
+		return nil, &InvalidReplyError{Method: http.MethodGet, Path: path, Reason: "the installation has no id"}
+	}
+	return inst, err
 }
 
 // ListInstallations returns all of the App's installations, following
@@ -90,21 +118,47 @@ func (c *Client) ListInstallations(ctx context.Context) ([]Installation, error) 
 	if err != nil {
 		return nil, err
 	}
-	var all []Installation
+	return collectPages(ctx, c, r, maxInstallationPages, "installations",
+		func(page *[]Installation) []Installation { return *page })
+}
+
+// ListInstallationRepositories returns every repository the installation
+// token can reach, following GitHub's Link headers page by page.
+func (c *Client) ListInstallationRepositories(ctx context.Context, token string) ([]Repository, error) {
+	if token == "" {
+		return nil, errors.New("an installation token is required to list its repositories")
+	}
+	r, err := c.newRequest(http.MethodGet, "/installation/repositories?per_page=100", nil)
+	if err != nil {
+		return nil, err
+	}
+	r.token = token
+	return collectPages(ctx, c, r, maxRepositoryPages, "repositories",
+		func(page *struct {
+			Repositories []Repository `json:"repositories"`
+		}) []Repository {
+			return page.Repositories
+		})
+}
+
+// collectPages sends r and follows each reply's rel="next" link, gathering
+// the items of every page (at most maxPages).
+func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages int, what string, items func(*P) []T) ([]T, error) {
+	var all []T
 	for page := 1; ; page++ {
-		var batch []Installation
+		var batch P
 		header, err := c.do(ctx, r, &batch)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, batch...)
+		all = append(all, items(&batch)...)
 
 		next := nextLink(header.Values("Link"))
 		if next == "" {
 			return all, nil
 		}
-		if page == maxInstallationPages {
-			return nil, fmt.Errorf("GitHub lists more than %d pages of installations", maxInstallationPages)
+		if page == maxPages {
+			return nil, fmt.Errorf("GitHub lists more than %d pages of %s", maxPages, what)
 		}
 		if r, err = c.followLink(r, next); err != nil {
 			return nil, err
@@ -130,6 +184,7 @@ func (c *Client) followLink(prev *request, link string) (*request, error) {
 		method: prev.method,
 		url:    u.String(),
 		path:   strings.TrimPrefix(u.Path, c.base.Path),
+		token:  prev.token,
 	}, nil
 }
 

@@ -51,6 +51,7 @@ func TestCreateInstallationToken(t *testing.T) {
 			{ID: 1, Name: "alpha", FullName: "octo/alpha"},
 			{ID: 2, Name: "beta", FullName: "octo/beta"},
 		},
+		ServerDate: t0.Truncate(time.Second), // GitHub's Date header
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) || !got.ExpiresAt.Equal(want.ExpiresAt) {
 		t.Errorf("token = %+v\nwant    %+v", got, want)
@@ -140,7 +141,7 @@ func TestAPIErrorNonJSONBody(t *testing.T) {
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("err = %v, want *APIError", err)
 	}
-	if !strings.HasPrefix(apiErr.Message, "<html><body>Bad gateway.") || len(apiErr.Message) > maxSnippetBytes+len("…") {
+	if !strings.HasPrefix(apiErr.Message, "<html><body>Bad gateway.") || len(apiErr.Message) > maxMessageBytes+len("…") {
 		t.Errorf("message is not a trimmed, capped snippet: %q", apiErr.Message)
 	}
 }
@@ -360,5 +361,38 @@ func TestNextLink(t *testing.T) {
 		if got := nextLink([]string{header}); got != want {
 			t.Errorf("nextLink(%q) = %q, want %q", header, got, want)
 		}
+	}
+}
+
+// Listing an installation's repositories authenticates every page with the
+// installation token, not the App's JWT.
+func TestListInstallationRepositories(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		page = max(page, 1)
+		var repos []map[string]any
+		for i := (page-1)*100 + 1; i <= min(page*100, 250); i++ {
+			repos = append(repos, bigRepository(i, fmt.Sprintf("repo-%d", i)))
+		}
+		if page < 3 {
+			w.Header().Set("Link", fmt.Sprintf(`<http://%s/installation/repositories?per_page=100&page=%d>; rel="next"`, r.Host, page+1))
+		}
+		b, _ := json.Marshal(map[string]any{"total_count": 250, "repositories": repos})
+		writeJSON(w, http.StatusOK, string(b))
+	})
+	got, err := h.client.ListInstallationRepositories(context.Background(), "ghs_list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 250 || got[249].Name != "repo-250" || got[249].ID != 250 {
+		t.Fatalf("%d repositories, last %+v", len(got), got[len(got)-1])
+	}
+	for _, r := range h.seen() {
+		if auth := r.Header.Get("Authorization"); auth != "Bearer ghs_list" {
+			t.Fatalf("%s sent with Authorization %.12q…; want the installation token", r.RequestURI, auth)
+		}
+	}
+	if n := h.attempts(); n != 3 {
+		t.Fatalf("%d requests, want 3 pages", n)
 	}
 }

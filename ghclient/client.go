@@ -36,6 +36,12 @@ const (
 	// maxResponseBytes bounds how much of a reply is read. The largest
 	// expected reply, a token naming 500 repositories, is about 3 MiB.
 	maxResponseBytes = 32 << 20
+	// maxErrorBodyBytes bounds how much of a failure's body is read: GitHub's
+	// error bodies are a few hundred bytes, and only a cut of them is kept.
+	maxErrorBodyBytes = 64 << 10
+	// sentAttemptTimeout bounds an attempt that must complete once sent
+	// (see request.completeOnceSent), which no caller's deadline bounds.
+	sentAttemptTimeout = 60 * time.Second
 )
 
 var errResponseTooLarge = fmt.Errorf("response body exceeds %d bytes", maxResponseBytes)
@@ -43,8 +49,10 @@ var errResponseTooLarge = fmt.Errorf("response body exceeds %d bytes", maxRespon
 // Config configures a Client.
 type Config struct {
 	// BaseURL is the API root: "" for github.com, or "https://HOST/api/v3"
-	// for GitHub Enterprise Server.
+	// for GitHub Enterprise Server. See NormalizeBaseURL.
 	BaseURL string
+	// AllowHTTP accepts a plain http BaseURL on a host that is not loopback.
+	AllowHTTP bool
 	// AppID is the JWT issuer when ClientID is empty.
 	AppID int64
 	// ClientID is the JWT issuer when set, as GitHub recommends.
@@ -53,7 +61,8 @@ type Config struct {
 	// by an installation token work; the others return ErrNoPrivateKey.
 	PrivateKey *rsa.PrivateKey
 	UserAgent  string
-	// HTTPClient defaults to NewHTTPClient().
+	// HTTPClient defaults to NewHTTPClient(). Its redirect policy is
+	// overridden: the client never follows a redirect.
 	HTTPClient *http.Client
 	Logger     hclog.Logger
 	Retry      RetryPolicy
@@ -75,21 +84,18 @@ type Client struct {
 
 // New validates cfg and returns a Client.
 func New(cfg Config) (*Client, error) {
-	base, err := parseBaseURL(cfg.BaseURL)
+	base, err := parseBaseURL(cfg.BaseURL, cfg.AllowHTTP)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
 		base:      base,
 		userAgent: cmp.Or(cfg.UserAgent, DefaultUserAgent),
-		http:      cfg.HTTPClient,
+		http:      withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
 		logger:    cfg.Logger,
 		retry:     cfg.Retry.withDefaults(),
 		now:       cfg.Now,
 		sleep:     sleepContext,
-	}
-	if c.http == nil {
-		c.http = NewHTTPClient()
 	}
 	if c.logger == nil {
 		c.logger = hclog.NewNullLogger()
@@ -112,24 +118,12 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(cmp.Or(raw, DefaultBaseURL))
+func parseBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
+	normalized, err := NormalizeBaseURL(raw, allowHTTP)
 	if err != nil {
-		return nil, fmt.Errorf("invalid GitHub base URL: %w", err)
+		return nil, fmt.Errorf("GitHub base URL %w", err)
 	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("invalid GitHub base URL %q: scheme must be http or https", raw)
-	case u.Host == "":
-		return nil, fmt.Errorf("invalid GitHub base URL %q: host is missing", raw)
-	case u.User != nil, u.RawQuery != "", u.Fragment != "":
-		return nil, fmt.Errorf("invalid GitHub base URL %q: credentials, query and fragment are not allowed", raw)
-	}
-	// GHES roots such as /api/v3 must survive joining, with or without a
-	// trailing slash; paths are appended to a root without one.
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
-	return u, nil
+	return url.Parse(normalized)
 }
 
 // NewHTTPClient returns an HTTP client tuned for many concurrent calls to one
@@ -153,6 +147,18 @@ func NewHTTPClient() *http.Client {
 	}
 }
 
+// withoutRedirects returns a copy of hc that hands a 3xx back instead of
+// following it. Every request carries the App's JWT or a token, and its body
+// may be a mint request; a redirect would resend them wherever Location
+// points, or turn a DELETE into a GET whose 404 looks like "revoked". GitHub
+// never redirects the App endpoints, so a 3xx means something in between is
+// wrong, and it is reported as a failure.
+func withoutRedirects(hc *http.Client) *http.Client {
+	copied := *hc
+	copied.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &copied
+}
+
 // JWTSignatures reports how many App JWTs the client has signed.
 func (c *Client) JWTSignatures() uint64 {
 	if c.jwt == nil {
@@ -168,6 +174,12 @@ type request struct {
 	path   string // relative to the base URL, for error messages
 	body   []byte // JSON, or nil; a byte slice so that every attempt can resend it
 	token  string // installation token; empty means a JWT call
+	// completeOnceSent marks a request whose effect at GitHub outlives the
+	// caller: a mint. Once sent, its reply is read even if the caller gives
+	// up meanwhile, so the token it carries can be handed back and revoked
+	// rather than left live and unknown. No new attempt starts for a
+	// caller that has gone.
+	completeOnceSent bool
 }
 
 // newRequest builds a request for path (relative to the base URL, already
@@ -200,11 +212,14 @@ type response struct {
 func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, error) {
 	skewCorrected := false
 	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
+		}
 		cred, err := c.credential(r)
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.send(ctx, r, cred)
+		res, err := c.attempt(ctx, r, cred)
 		if err == nil && res.err == nil {
 			return res.header, decode(r, res.body, out)
 		}
@@ -227,6 +242,17 @@ func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, erro
 			return nil, fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
 		}
 	}
+}
+
+// attempt sends r once, on the caller's context or, for a request that must
+// complete once sent, on a context of its own.
+func (c *Client) attempt(ctx context.Context, r *request, cred string) (*response, error) {
+	if r.completeOnceSent {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), sentAttemptTimeout)
+		defer cancel()
+	}
+	return c.send(ctx, r, cred)
 }
 
 // credential returns the bearer credential for one attempt: the installation
@@ -265,18 +291,27 @@ func (c *Client) send(ctx context.Context, r *request, cred string) (*response, 
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	ok := resp.StatusCode/100 == 2
+	limit := int64(maxResponseBytes)
+	if !ok {
+		limit = maxErrorBodyBytes
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxResponseBytes {
+	if ok && len(b) > maxResponseBytes {
 		return nil, errResponseTooLarge
 	}
 
 	res := &response{status: resp.StatusCode, header: resp.Header, body: b}
-	if resp.StatusCode/100 != 2 {
+	switch {
+	case ok:
+	case resp.StatusCode/100 == 3:
+		res.err = newRedirectError(r.method, r.path, resp)
+	default:
 		// GitHub does not echo credentials, but a proxy in between might.
-		b = bytes.ReplaceAll(b, []byte(cred), []byte("[REDACTED]"))
+		b = bytes.ReplaceAll(b[:min(int64(len(b)), limit)], []byte(cred), []byte("[REDACTED]"))
 		res.err = newAPIError(r.method, r.path, resp.StatusCode, b)
 	}
 	return res, nil
@@ -324,7 +359,9 @@ func decode(r *request, body []byte, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("decoding GitHub %s %s response: %w", r.method, r.path, err)
+		// A 2xx whose body is not what GitHub documents is a reply it would
+		// never send. json's errors do not quote values, except time's.
+		return &InvalidReplyError{Method: r.method, Path: r.path, Reason: cut("the body does not decode: " + err.Error())}
 	}
 	return nil
 }

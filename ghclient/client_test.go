@@ -43,7 +43,7 @@ func TestNewRequiresIssuerWithKey(t *testing.T) {
 func TestGHESBaseURLKeepsPath(t *testing.T) {
 	for _, suffix := range []string{"/api/v3", "/api/v3/"} {
 		t.Run(suffix, func(t *testing.T) {
-			h := newHarness(t, status(http.StatusCreated, `{"token":"ghs_x"}`),
+			h := newHarness(t, status(http.StatusCreated, tokenJSON),
 				func(c *Config) { c.BaseURL += suffix })
 			ctx := context.Background()
 			if _, err := h.client.CreateInstallationToken(ctx, 7, TokenRequest{}); err != nil {
@@ -69,7 +69,7 @@ func TestHeadersOnEveryRequest(t *testing.T) {
 				case r.Method == http.MethodDelete:
 					w.WriteHeader(http.StatusNoContent)
 				case r.Method == http.MethodPost:
-					writeJSON(w, http.StatusCreated, `{"token":"ghs_x"}`)
+					writeJSON(w, http.StatusCreated, tokenJSON)
 				case r.URL.Path == "/app/installations":
 					writeJSON(w, http.StatusOK, `[]`)
 				default:

@@ -77,6 +77,8 @@ func newHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*Config)) *
 		h.mu.Lock()
 		h.requests = append(h.requests, seen{r.Method, r.RequestURI, r.Header.Clone(), string(body)})
 		h.mu.Unlock()
+		// GitHub's clock is the test's unless a handler says otherwise.
+		w.Header().Set("Date", h.clock.Now().Format(http.TimeFormat))
 		handler(w, r)
 	}))
 	t.Cleanup(h.server.Close)

@@ -239,12 +239,12 @@ func TestClockSkewWarnsOnce(t *testing.T) {
 		now:    func() time.Time { return t0 },
 		logger: hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}),
 	}
-	s.correctSkew("", t0.Add(time.Hour))
-	s.correctSkew("", t0.Add(2*time.Hour))
+	s.correctSkew("", t0.Add(-time.Hour))
+	s.correctSkew("", t0.Add(-2*time.Hour))
 	if w, d := strings.Count(logs.String(), "[WARN]"), strings.Count(logs.String(), "[DEBUG]"); w != 1 || d != 1 {
 		t.Errorf("%d warnings and %d debug lines, want 1 and 1:\n%s", w, d, logs.String())
 	}
-	if s.skew != 2*time.Hour {
-		t.Errorf("skew = %v, want the latest, 2h", s.skew)
+	if s.skew != -2*time.Hour {
+		t.Errorf("skew = %v, want the latest, -2h", s.skew)
 	}
 }

@@ -17,6 +17,16 @@ type InstallationToken struct {
 	Permissions         map[string]string `json:"permissions"`
 	RepositorySelection string            `json:"repository_selection"`
 	Repositories        []Repository      `json:"repositories"`
+
+	// ServerDate is GitHub's clock when it answered (its Date header). The
+	// token's life is ExpiresAt minus ServerDate: comparing ExpiresAt with
+	// the local clock would stretch or cut it by the clocks' skew.
+	ServerDate time.Time `json:"-"`
+}
+
+// Lifetime is how long the token lives, measured on GitHub's clock.
+func (t *InstallationToken) Lifetime() time.Duration {
+	return t.ExpiresAt.Sub(t.ServerDate)
 }
 
 // Repository holds only the identifying fields of a repository. GitHub sends

@@ -46,6 +46,7 @@ func TestConfigAndRoles(t *testing.T) {
 		want := map[string]any{
 			"app_id":                  float64(appID),
 			"base_url":                gh.URL,
+			"insecure_allow_http":     false,
 			"private_key_fingerprint": githubFingerprint(t, &gh.Key.PublicKey),
 		}
 		if !reflect.DeepEqual(reply.Data, want) {

@@ -23,6 +23,8 @@ type Stats struct {
 	FaultsInjected int            `json:"faults_injected"`
 	TokensMinted   int            `json:"tokens_minted"`
 	LiveTokens     int            `json:"live_tokens"`
+	// Connections counts TCP connections accepted since New.
+	Connections int64 `json:"connections"`
 }
 
 // Stats returns counts since the last ResetRequests (tokens since New).
@@ -38,6 +40,7 @@ func (s *Server) Stats() Stats {
 	st.TokensMinted = len(s.tokens)
 	s.mu.RUnlock()
 	st.LiveTokens = s.LiveTokens()
+	st.Connections = s.connections.Load()
 	return st
 }
 
@@ -69,6 +72,12 @@ func (s *Server) adminRoutes() *http.ServeMux {
 		Fault
 	}) {
 		s.FailNext(max(v.N, 1), v.Fault)
+	}))
+	mux.HandleFunc("POST /_emulator/edit-reply", adminSetting(func(v struct {
+		N int `json:"n"`
+		ReplyEdit
+	}) {
+		s.EditNextReply(max(v.N, 1), v.ReplyEdit)
 	}))
 	mux.HandleFunc("POST /_emulator/reset-requests", func(w http.ResponseWriter, _ *http.Request) {
 		s.ResetRequests()

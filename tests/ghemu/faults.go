@@ -1,6 +1,7 @@
 package ghemu
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 )
@@ -77,4 +78,63 @@ func (w *recorder) inject(f Fault) {
 	}
 	w.WriteHeader(status)
 	w.Write([]byte(f.Body))
+}
+
+// ReplyEdit alters the JSON object of a successful reply after the emulator
+// has done the real work: the token a mint reply names is minted and live.
+// It emulates replies GitHub should never send (a field missing, retyped,
+// wider than asked, dated by a broken clock), so that tests can check a
+// client refuses them and revokes the token they carry.
+type ReplyEdit struct {
+	// Set replaces (or adds) top-level fields.
+	Set map[string]any `json:"set,omitempty"`
+	// Delete removes top-level fields.
+	Delete []string `json:"delete,omitempty"`
+	// PathPrefix limits the edit to requests whose path, without any
+	// /api/v3 prefix, starts with it; "" matches any request.
+	PathPrefix string `json:"path_prefix,omitempty"`
+}
+
+// EditNextReply applies e to the next n successful replies to matching
+// requests. Edits queue like faults.
+func (s *Server) EditNextReply(n int, e ReplyEdit) {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	for range n {
+		s.rec.edits = append(s.rec.edits, e)
+	}
+}
+
+// takeEdit removes and returns the first queued edit matching apiPath.
+func (rc *recording) takeEdit(apiPath string) (ReplyEdit, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for i, e := range rc.edits {
+		if strings.HasPrefix(apiPath, e.PathPrefix) {
+			rc.edits = append(rc.edits[:i], rc.edits[i+1:]...)
+			return e, true
+		}
+	}
+	return ReplyEdit{}, false
+}
+
+// edited returns v with the next matching edit applied, or v itself when
+// no edit is queued or v is not a JSON object.
+func (w *recorder) edited(v any) any {
+	e, ok := w.s.rec.takeEdit(w.rec.apiPath())
+	if !ok {
+		return v
+	}
+	w.fault = true
+	var obj map[string]any
+	if b, err := json.Marshal(v); err != nil || json.Unmarshal(b, &obj) != nil {
+		return v
+	}
+	for _, name := range e.Delete {
+		delete(obj, name)
+	}
+	for name, value := range e.Set {
+		obj[name] = value
+	}
+	return obj
 }

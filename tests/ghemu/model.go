@@ -80,9 +80,6 @@ type repository struct {
 	created time.Time
 }
 
-// levelRank orders permission levels: a grant covers every lower level.
-var levelRank = map[string]int{"read": 1, "write": 2, "admin": 3}
-
 // checkPermissions panics when a fixture uses a permission or level outside
 // GitHub's schema: that is a bug in the test, not a condition to emulate.
 func checkPermissions(owner string, perms map[string]string) {
@@ -91,11 +88,6 @@ func checkPermissions(owner string, perms map[string]string) {
 			panic(fmt.Sprintf("ghemu: %s: permission %s:%s is not in GitHub's schema", owner, name, level))
 		}
 	}
-}
-
-// covers reports whether a grant of level has includes the level want.
-func covers(has, want string) bool {
-	return levelRank[has] >= levelRank[want] && levelRank[want] > 0
 }
 
 // AddApp registers an App, replacing any with the same ID.

@@ -38,6 +38,9 @@ func writeError(w http.ResponseWriter, status int, message string) {
 func writeAPIError(w http.ResponseWriter, e *apiError) { writeError(w, e.status, e.message) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if rw, ok := w.(*recorder); ok && status/100 == 2 {
+		v = rw.edited(v)
+	}
 	body, err := json.Marshal(v)
 	if err != nil {
 		// Only the emulator's own values are marshalled: this is a bug.

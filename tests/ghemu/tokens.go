@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
 
 // TokenInfo is the scope of a minted installation token.
@@ -192,12 +194,12 @@ func requestedPermissions(granted, requested map[string]string) (map[string]stri
 		return cloneMap(granted), nil
 	}
 	for _, level := range requested {
-		if levelRank[level] == 0 {
+		if !ghclient.IsLevel(level) {
 			return nil, errBadLevel
 		}
 	}
 	for name, level := range requested {
-		if !covers(granted[name], level) {
+		if !ghclient.LevelCovers(granted[name], level) {
 			return nil, errNotGranted
 		}
 	}
