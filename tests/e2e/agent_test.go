@@ -17,38 +17,7 @@ import (
 func TestAgentRendersToken(t *testing.T) {
 	t.Parallel()
 	v, gh := setup(t)
-	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, "vault-token")
-	rendered := filepath.Join(dir, "github-token")
-	if err := os.WriteFile(tokenFile, []byte(v.CIToken(t)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	config := filepath.Join(dir, "agent.hcl")
-	if err := os.WriteFile(config, fmt.Appendf(nil, `
-vault {
-  address = %q
-}
-auto_auth {
-  method "token_file" {
-    config = {
-      token_file_path = %q
-    }
-  }
-}
-template {
-  contents    = "{{ with secret \"github/token/ci\" }}{{ .Data.token }}{{ end }}"
-  destination = %q
-}
-`, v.Addr, tokenFile, rendered), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	agent := startProcess(t, "Vault Agent", filepath.Join(dir, "agent.log"), v.bins.vault,
-		[]string{"agent", "-config=" + config}, cleanEnv(v.path("home")))
-	t.Cleanup(func() {
-		agent.kill()
-		agent.reportOnFailure(t)
-	})
+	agent, rendered := startAgent(t, v, v.CIToken(t))
 
 	token := waitForFile(t, agent, rendered, time.Minute)
 	if status, names := gh.Repositories(t, token); status != http.StatusOK || !slices.Equal(names, []string{"api", "web"}) {
@@ -64,6 +33,51 @@ template {
 	if code := agent.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("the agent exited with status %d after SIGTERM; want 0", code)
 	}
+}
+
+// startAgent runs Vault Agent against v, logged in with the given Vault
+// token, with a template that renders a ci token into a file; it returns
+// the agent and the file's path. Over TLS the agent trusts v's CA through
+// ca_cert, as a production agent would.
+func startAgent(t *testing.T, v *Vault, vaultToken string) (*process, string) {
+	t.Helper()
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "vault-token")
+	rendered := filepath.Join(dir, "github-token")
+	if err := os.WriteFile(tokenFile, []byte(vaultToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caCert := ""
+	if v.caCert != "" {
+		caCert = fmt.Sprintf("  ca_cert = %q\n", v.caCert)
+	}
+	config := filepath.Join(dir, "agent.hcl")
+	if err := os.WriteFile(config, fmt.Appendf(nil, `
+vault {
+  address = %q
+%s}
+auto_auth {
+  method "token_file" {
+    config = {
+      token_file_path = %q
+    }
+  }
+}
+template {
+  contents    = "{{ with secret \"github/token/ci\" }}{{ .Data.token }}{{ end }}"
+  destination = %q
+}
+`, v.Addr, caCert, tokenFile, rendered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	agent := startProcess(t, "Vault Agent", filepath.Join(dir, "agent.log"), v.bins.vault,
+		[]string{"agent", "-config=" + config}, cleanEnv(v.path("home")))
+	t.Cleanup(func() {
+		agent.kill()
+		agent.reportOnFailure(t)
+	})
+	return agent, rendered
 }
 
 // waitForFile waits until a process has written a non-empty file and

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -30,6 +31,7 @@ type TokenInfo struct {
 	RepositoryNames []string          `json:"repository_names"`
 	Permissions     map[string]string `json:"permissions"`
 	ExpiresAt       time.Time         `json:"expires_at"`
+	MintedAt        time.Time         `json:"minted_at"` // by the emulator clock
 	Revoked         bool              `json:"revoked"`
 	Expired         bool              `json:"expired"` // by the emulator clock
 }
@@ -61,6 +63,7 @@ type token struct {
 	selection      string
 	permissions    map[string]string
 	expiresAt      time.Time
+	mintedAt       time.Time
 	revoked        bool
 }
 
@@ -114,12 +117,14 @@ func (s *Server) mint(appID, installationID int64, body []byte, u urls) (*mintBo
 		return nil, err
 	}
 
+	now := s.now()
 	t := &token{
 		appID:          appID,
 		installationID: installationID,
 		selection:      in.RepositorySelection,
 		permissions:    perms,
-		expiresAt:      s.now().Add(tokenLifetime).Truncate(time.Second),
+		expiresAt:      now.Add(tokenLifetime).Truncate(time.Second),
+		mintedAt:       now,
 	}
 	if repos != nil {
 		t.selection = SelectionSelected
@@ -254,6 +259,7 @@ func (s *Server) Token(value string) (TokenInfo, bool) {
 		RepositoryNames:     []string{},
 		Permissions:         cloneMap(t.permissions),
 		ExpiresAt:           t.expiresAt,
+		MintedAt:            t.mintedAt,
 		Revoked:             t.revoked,
 		Expired:             !s.now().Before(t.expiresAt),
 	}
@@ -278,6 +284,14 @@ func (s *Server) LiveTokens() int {
 		}
 	}
 	return n
+}
+
+// TokenValues lists every token minted, revoked and expired ones too, so
+// that a test can find tokens it was never handed.
+func (s *Server) TokenValues() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Sorted(maps.Keys(s.tokens))
 }
 
 // SetTokenFormat selects the token format: long=true emits GitHub's newer
