@@ -66,6 +66,8 @@ type backend struct {
 	// revokers revoke tokens minted under another base_url than the
 	// config's (it moved, or was deleted): one client per base URL.
 	revokers map[string]*ghclient.Client
+
+	metrics *metrics
 }
 
 func newBackend() *backend {
@@ -73,8 +75,10 @@ func newBackend() *backend {
 		roles:      make(map[string]*role),
 		revokers:   make(map[string]*ghclient.Client),
 		httpClient: ghclient.NewHTTPClient(),
+		metrics:    newMetrics(),
 	}
 	token := pathToken(b)
+	b.countMints(token)
 	b.Backend = &framework.Backend{
 		Help:           strings.TrimSpace(backendHelp),
 		BackendType:    logical.TypeLogical,
@@ -87,10 +91,10 @@ func newBackend() *backend {
 		Paths: framework.PathAppend(
 			[]*framework.Path{pathConfig(b)},
 			pathRoles(b),
-			[]*framework.Path{token},
+			[]*framework.Path{token, pathMetrics(b)},
 			pathInstallations(b),
 		),
-		Secrets: []*framework.Secret{secretToken(b)},
+		Secrets: []*framework.Secret{b.countRevocations(secretToken(b))},
 	}
 	// Reading token/<role> narrows with the same fields a write takes.
 	b.input = newInputRules(b.Paths, token)
@@ -148,11 +152,11 @@ func (b *backend) githubFor(ctx context.Context, s logical.Storage) (*githubStat
 	if err != nil || cfg == nil {
 		return nil, err
 	}
-	client, err := cfg.newClient(b.httpClient, b.Logger())
+	client, err := cfg.newClient(b.httpClient, b.Logger(), b.metrics)
 	if err != nil {
 		return nil, err
 	}
-	b.github = &githubState{config: cfg, client: client, installations: newInstallationCache()}
+	b.github = &githubState{config: cfg, client: client, installations: newInstallationCache(b.metrics.countOwnerLookup)}
 	return b.github, nil
 }
 

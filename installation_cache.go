@@ -28,6 +28,8 @@ type installationCache struct {
 	entries map[string]cachedInstallation
 	group   singleflight.Group
 	now     func() time.Time
+	// counted is told whether each lookup found a fresh entry.
+	counted func(hit bool)
 }
 
 type cachedInstallation struct {
@@ -35,14 +37,16 @@ type cachedInstallation struct {
 	expires time.Time
 }
 
-func newInstallationCache() *installationCache {
-	return &installationCache{entries: make(map[string]cachedInstallation), now: time.Now}
+func newInstallationCache(counted func(hit bool)) *installationCache {
+	return &installationCache{entries: make(map[string]cachedInstallation), now: time.Now, counted: counted}
 }
 
 // lookup returns the owner's installation ID, calling find on a miss.
 func (c *installationCache) lookup(ctx context.Context, owner string, find func(context.Context, string) (int64, error)) (int64, error) {
 	key := strings.ToLower(owner)
-	if id, ok := c.get(key); ok {
+	id, ok := c.get(key)
+	c.counted(ok)
+	if ok {
 		return id, nil
 	}
 	ch := c.group.DoChan(key, func() (any, error) {
