@@ -67,6 +67,8 @@ type backend struct {
 	// revokers revoke tokens minted under another base_url than the
 	// config's (it moved, or was deleted): one client per base URL.
 	revokers map[string]*ghclient.Client
+
+	metrics *metrics
 }
 
 func newBackend() *backend {
@@ -74,8 +76,10 @@ func newBackend() *backend {
 		roles:      make(map[string]*role),
 		revokers:   make(map[string]*ghclient.Client),
 		httpClient: ghclient.NewHTTPClient(),
+		metrics:    newMetrics(),
 	}
 	token := pathToken(b)
+	b.countMints(token)
 	b.Backend = &framework.Backend{
 		Help:           strings.TrimSpace(backendHelp),
 		BackendType:    logical.TypeLogical,
@@ -88,10 +92,10 @@ func newBackend() *backend {
 		Paths: framework.PathAppend(
 			[]*framework.Path{pathConfig(b)},
 			pathRoles(b),
-			[]*framework.Path{token},
+			[]*framework.Path{token, pathMetrics(b)},
 			pathInstallations(b),
 		),
-		Secrets: []*framework.Secret{secretToken(b)},
+		Secrets: []*framework.Secret{b.countRevocations(secretToken(b))},
 	}
 	// Reading token/<role> narrows with the same fields a write takes.
 	b.input = newInputRules(b.Paths, token)
@@ -157,7 +161,7 @@ func (b *backend) githubFor(ctx context.Context, s logical.Storage) (*githubStat
 	if err != nil || cfg == nil {
 		return nil, err
 	}
-	client, err := cfg.newClient(b.httpClient, b.Logger())
+	client, err := cfg.newClient(b.httpClient, b.Logger(), b.metrics)
 	if err != nil {
 		return nil, err
 	}

@@ -270,7 +270,7 @@ func readConfig(ctx context.Context, s logical.Storage) (*appConfig, error) {
 	return cfg, nil
 }
 
-func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger) (*ghclient.Client, error) {
+func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger, observer ghclient.Observer) (*ghclient.Client, error) {
 	client, err := ghclient.New(ghclient.Config{
 		BaseURL:    cfg.BaseURL,
 		AllowHTTP:  cfg.InsecureAllowHTTP,
@@ -280,6 +280,7 @@ func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger) (*ghclient
 		UserAgent:  userAgent(),
 		HTTPClient: hc,
 		Logger:     logger.Named("github"),
+		Observer:   observer,
 	})
 	if errors.Is(err, ghclient.ErrCleartext) {
 		// A config stored before plain http needed the opt-in.

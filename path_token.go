@@ -197,13 +197,14 @@ func (b *backend) installationOf(ctx context.Context, gh *githubState, t target)
 	if t.owner == "" {
 		return t.installationID, nil
 	}
-	id, _, err := gh.owners.lookup(ctx, strings.ToLower(t.owner), func(ctx context.Context, owner string) (int64, error) {
+	id, fresh, err := gh.owners.lookup(ctx, strings.ToLower(t.owner), func(ctx context.Context, owner string) (int64, error) {
 		inst, err := gh.client.FindInstallationByOwner(ctx, owner)
 		if err != nil {
 			return 0, err
 		}
 		return inst.ID, nil
 	})
+	b.metrics.countOwnerLookup(err == nil && !fresh)
 	return id, err
 }
 

@@ -198,7 +198,7 @@ func (b *backend) revoker(baseURL string) (*ghclient.Client, error) {
 	// The URL passed the config's checks when the token was minted, and the
 	// token has already travelled over it.
 	c, err := ghclient.New(ghclient.Config{BaseURL: baseURL, AllowHTTP: true, UserAgent: userAgent(),
-		HTTPClient: b.httpClient, Logger: b.Logger().Named("github")})
+		HTTPClient: b.httpClient, Logger: b.Logger().Named("github"), Observer: b.metrics})
 	if err != nil {
 		return nil, err
 	}

@@ -182,10 +182,12 @@ func (c *Client) followLink(prev *request, link string) (*request, error) {
 	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) {
 		return nil, fmt.Errorf("refusing to follow GitHub pagination link to %s://%s: not the API host", u.Scheme, u.Host)
 	}
+	path := strings.TrimPrefix(u.Path, c.base.Path)
 	return &request{
 		method: prev.method,
 		url:    u.String(),
-		path:   strings.TrimPrefix(u.Path, c.base.Path),
+		path:   path,
+		route:  routeOf(prev.method, path),
 		token:  prev.token,
 	}, nil
 }

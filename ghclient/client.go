@@ -69,6 +69,9 @@ type Config struct {
 	Retry      RetryPolicy
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
+	// Observer is told of every attempt, retry and JWT signature, for
+	// metrics. Nil observes nothing.
+	Observer Observer
 }
 
 // Client calls the GitHub API as a GitHub App. It is safe for concurrent use.
@@ -81,6 +84,7 @@ type Client struct {
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error // replaced in tests
 	jwt       *jwtSigner                                 // nil without a private key
+	observer  Observer
 }
 
 // New validates cfg and returns a Client.
@@ -97,6 +101,10 @@ func New(cfg Config) (*Client, error) {
 		retry:     cfg.Retry.withDefaults(),
 		now:       cfg.Now,
 		sleep:     sleepContext,
+		observer:  cfg.Observer,
+	}
+	if c.observer == nil {
+		c.observer = nopObserver{}
 	}
 	if c.logger == nil {
 		c.logger = hclog.NewNullLogger()
@@ -114,7 +122,7 @@ func New(cfg Config) (*Client, error) {
 			// keeps iss the same type whichever identifier is configured.
 			issuer = strconv.FormatInt(cfg.AppID, 10)
 		}
-		c.jwt = &jwtSigner{key: cfg.PrivateKey, issuer: issuer, now: c.now, logger: c.logger}
+		c.jwt = &jwtSigner{key: cfg.PrivateKey, issuer: issuer, now: c.now, logger: c.logger, observer: c.observer}
 	}
 	return c, nil
 }
@@ -173,6 +181,7 @@ type request struct {
 	method string
 	url    string // absolute
 	path   string // relative to the base URL, for error messages
+	route  string // the endpoint's template, for metrics (see routeOf)
 	body   []byte // JSON, or nil; a byte slice so that every attempt can resend it
 	token  string // installation token; empty means a JWT call
 	// completeOnceSent marks a request whose effect at GitHub outlives the
@@ -192,6 +201,7 @@ func (c *Client) newRequest(method, path string, body any) (*request, error) {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		r.path = path[:i]
 	}
+	r.route = routeOf(method, r.path)
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -233,9 +243,10 @@ func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, erro
 			// One extra attempt, outside the policy, with a JWT on GitHub's clock.
 			skewCorrected = true
 			attempt--
+			c.observer.ObserveRetry(Retry{Route: r.route, Reason: RetryClockSkew})
 			continue
 		}
-		delay, final := c.retryDelay(ctx, attempt, r, res, err)
+		next, final := c.retryDelay(ctx, attempt, r, res, err)
 		if final != nil {
 			return nil, final
 		}
@@ -243,22 +254,31 @@ func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, erro
 			err = res.err
 		}
 		c.logger.Debug("retrying GitHub request", "method", r.method, "path", r.path,
-			"attempt", attempt, "delay", delay.String(), "error", err)
-		if err := c.sleep(ctx, delay); err != nil {
+			"attempt", attempt, "delay", next.Delay.String(), "error", err)
+		c.observer.ObserveRetry(next)
+		if err := c.sleep(ctx, next.Delay); err != nil {
 			return nil, fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
 		}
 	}
 }
 
 // attempt sends r once, on the caller's context or, for a request that must
-// complete once sent, on a context of its own.
+// complete once sent, on a context of its own, and reports it to the
+// observer.
 func (c *Client) attempt(ctx context.Context, r *request, cred string) (*response, error) {
 	if r.completeOnceSent {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), sentAttemptTimeout)
 		defer cancel()
 	}
-	return c.send(ctx, r, cred)
+	start := time.Now() // not c.now: a test's fake clock does not measure latency
+	res, err := c.send(ctx, r, cred)
+	observed := Attempt{Route: r.route, Duration: time.Since(start), AsApp: r.token == ""}
+	if err == nil {
+		observed.Status, observed.Header = res.status, res.header
+	}
+	c.observer.ObserveAttempt(observed)
+	return res, err
 }
 
 // credential returns the bearer credential for one attempt: the installation
@@ -340,27 +360,27 @@ func (c *Client) correctSkew(cred string, res *response) bool {
 	return true
 }
 
-// retryDelay decides what follows a failed attempt: a delay before the next
-// one, or the error to hand the caller.
-func (c *Client) retryDelay(ctx context.Context, attempt int, r *request, res *response, err error) (time.Duration, error) {
+// retryDelay decides what follows a failed attempt: a retry after a delay,
+// or the error to hand the caller.
+func (c *Client) retryDelay(ctx context.Context, attempt int, r *request, res *response, err error) (Retry, error) {
 	lastAttempt := attempt >= c.retry.MaxAttempts
 	if err != nil {
 		err = fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
 		if lastAttempt || !retryableTransportError(ctx, err) {
-			return 0, err
+			return Retry{}, err
 		}
-		return c.retry.backoff(attempt), nil
+		return Retry{Route: r.route, Reason: RetryTransportError, Delay: c.retry.backoff(attempt)}, nil
 	}
 	if wait, limited := rateLimitWait(res, c.now()); limited {
 		if lastAttempt || wait > c.retry.MaxRateLimitWait || exceedsDeadline(ctx, wait) {
-			return 0, &RateLimitError{Until: c.now().Add(wait), Message: res.err.Message}
+			return Retry{}, &RateLimitError{Until: c.now().Add(wait), Message: res.err.Message}
 		}
-		return wait, nil
+		return Retry{Route: r.route, Reason: RetryRateLimit, Delay: wait}, nil
 	}
 	if lastAttempt || !retryableStatus(res.status) {
-		return 0, res.err
+		return Retry{}, res.err
 	}
-	return c.retry.backoff(attempt), nil
+	return Retry{Route: r.route, Reason: RetryServerError, Delay: c.retry.backoff(attempt)}, nil
 }
 
 // decode decodes a 2xx reply into out (unless out is nil). A body that was

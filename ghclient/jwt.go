@@ -59,6 +59,7 @@ type jwtSigner struct {
 	logger hclog.Logger
 
 	signatures atomic.Uint64
+	observer   Observer // told of each signature; nil observes nothing
 
 	// mu guards the fields below. It is held while signing (no network I/O),
 	// so concurrent callers with an expired cache wait for one signature
@@ -91,6 +92,9 @@ func (s *jwtSigner) get() (string, error) {
 		return "", fmt.Errorf("signing GitHub App JWT: %w", err)
 	}
 	s.signatures.Add(1)
+	if s.observer != nil {
+		s.observer.ObserveJWTSigned()
+	}
 	s.token = token
 	s.refreshAt = time.Unix(exp, 0).Add(-jwtRefreshMargin)
 	return token, nil
