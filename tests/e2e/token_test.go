@@ -124,3 +124,35 @@ func TestPolicies(t *testing.T) {
 		t.Errorf("GitHub minted %d tokens for denied requests", n)
 	}
 }
+
+// A pattern role through the real Vault: the token reaches the matching
+// repositories, and the calls it costs at GitHub are what the README says.
+func TestPatternRole(t *testing.T) {
+	t.Parallel()
+	v, gh := setup(t)
+	v.MustCLI(t, "write", "github/roles/team", "owner=acme", "repositories=*i*", "permissions=contents=read")
+	v.Mint(t, v.Token, "read", "github/token/team") // resolves the owner, lists the repositories
+
+	calls := func(mint func()) int {
+		before := gh.Stats().Requests
+		mint()
+		return gh.Stats().Requests - before
+	}
+	var m Minted
+	if n := calls(func() { m = v.Mint(t, v.Token, "read", "github/token/team") }); n != 1 {
+		t.Errorf("a pattern token with the list cached cost %d GitHub calls, want 1", n)
+	}
+	wantMinted(t, gh, m, gh.Sample.OrgInstallationID, []string{"api", "infra"}, map[string]string{"contents": "read"})
+
+	v.MustCLI(t, "write", "github/roles/team", "repositories=*i*,d*") // a role write keeps the cached list
+	v.MustCLI(t, "write", "github/config", "app_id=424242")          // a config write drops it
+	if n := calls(func() { m = v.Mint(t, v.Token, "read", "github/token/team") }); n != 5 {
+		t.Errorf("a pattern token after a config change cost %d GitHub calls, want 5 (owner, listing token, one page, its revocation, the mint)", n)
+	}
+	wantMinted(t, gh, m, gh.Sample.OrgInstallationID, []string{"api", "docs", "infra"}, map[string]string{"contents": "read"})
+	// Of the tokens minted, only those handed out are live: the listing
+	// tokens were revoked.
+	if live, handed := gh.LiveTokens(), 3; live != handed {
+		t.Errorf("%d live tokens at GitHub, want the %d handed out", live, handed)
+	}
+}

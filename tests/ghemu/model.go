@@ -135,6 +135,21 @@ func (s *Server) AddRepository(r Repository) {
 	s.repos[r.ID] = &repository{Repository: r, created: s.now()}
 }
 
+// SelectRepositories adds repositories to an installation on selected
+// repositories, as its owner would in the App's settings.
+func (s *Server) SelectRepositories(installationID int64, repoIDs ...int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.installations[installationID]
+	if !ok {
+		panic(fmt.Sprintf("ghemu: no installation %d", installationID))
+	}
+	for _, id := range repoIDs {
+		in.selected[id] = true
+		in.RepositoryIDs = append(in.RepositoryIDs, id)
+	}
+}
+
 // RemoveRepository deletes a repository: from then on, naming it in a mint
 // request is a 422, as on GitHub.
 func (s *Server) RemoveRepository(id int64) {
