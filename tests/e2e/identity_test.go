@@ -37,7 +37,7 @@ func actionsOIDC(t *testing.T, key *rsa.PrivateKey, repository string) string {
 		"repository_id": "700123", "repository_owner_id": "5001",
 		"ref": "refs/heads/main", "sha": "4f6b2f4c1c0e", "workflow": "ci",
 		"job_workflow_ref": repository + "/.github/workflows/ci.yml@refs/heads/main",
-		"event_name": "push", "actor": "octocat", "run_id": "9001", "run_attempt": "1",
+		"event_name":       "push", "actor": "octocat", "run_id": "9001", "run_attempt": "1",
 		"jti": fmt.Sprint(now.UnixNano()),
 		"iat": now.Unix(), "nbf": now.Unix() - 5, "exp": now.Add(5 * time.Minute).Unix(),
 	}
