@@ -168,8 +168,8 @@ func (b *backend) githubFor(ctx context.Context, s logical.Storage) (*githubStat
 	b.github = &githubState{
 		config:       cfg,
 		client:       client,
-		owners:       newTTLCache[string, int64](ownerCacheTTL),
-		repositories: newTTLCache[int64, []ghclient.Repository](repositoryListTTL),
+		owners:       newTTLCache[string, int64](ownerCacheTTL, 0),
+		repositories: newTTLCache[int64, []ghclient.Repository](repositoryListTTL, failedListingTTL),
 	}
 	return b.github, nil
 }

@@ -24,7 +24,10 @@ const (
 // a config change drops it.
 type ttlCache[K comparable, V any] struct {
 	ttl time.Duration
-	now func() time.Time
+	// errTTL, when positive, keeps a failed lookup's error that long, so
+	// that a lookup which fails expensively is not redone per request.
+	errTTL time.Duration
+	now    func() time.Time
 
 	mu      sync.Mutex
 	entries map[K]cached[V]
@@ -33,19 +36,21 @@ type ttlCache[K comparable, V any] struct {
 
 type cached[V any] struct {
 	value   V
+	err     error
+	stored  time.Time
 	expires time.Time
 }
 
-func newTTLCache[K comparable, V any](ttl time.Duration) *ttlCache[K, V] {
-	return &ttlCache[K, V]{ttl: ttl, now: time.Now, entries: make(map[K]cached[V])}
+func newTTLCache[K comparable, V any](ttl, errTTL time.Duration) *ttlCache[K, V] {
+	return &ttlCache[K, V]{ttl: ttl, errTTL: errTTL, now: time.Now, entries: make(map[K]cached[V])}
 }
 
 // lookup returns the value for key, calling find on a miss. fresh reports
 // whether find ran for this call (or a call it joined), rather than the
 // answer coming from the cache.
 func (c *ttlCache[K, V]) lookup(ctx context.Context, key K, find func(context.Context, K) (V, error)) (value V, fresh bool, err error) {
-	if v, ok := c.get(key); ok {
-		return v, false, nil
+	if e, ok := c.get(key); ok {
+		return e.value, false, e.err
 	}
 	ch := c.group.DoChan(fmt.Sprint(key), func() (any, error) {
 		// Detached from the first caller: its cancellation must not fail
@@ -53,8 +58,11 @@ func (c *ttlCache[K, V]) lookup(ctx context.Context, key K, find func(context.Co
 		lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheLookupTimeout)
 		defer cancel()
 		v, err := find(lookupCtx, key)
-		if err == nil {
-			c.put(key, v)
+		switch {
+		case err == nil:
+			c.put(key, cached[V]{value: v}, c.ttl)
+		case c.errTTL > 0:
+			c.put(key, cached[V]{err: err}, c.errTTL)
 		}
 		return v, err
 	})
@@ -76,25 +84,35 @@ func (c *ttlCache[K, V]) forget(key K) {
 	c.mu.Unlock()
 }
 
-func (c *ttlCache[K, V]) get(key K) (V, bool) {
+func (c *ttlCache[K, V]) get(key K) (cached[V], bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || !c.now().Before(e.expires) {
-		var zero V
-		return zero, false
+		return cached[V]{}, false
 	}
-	return e.value, true
+	return e, true
 }
 
-func (c *ttlCache[K, V]) put(key K, v V) {
+// put stores an entry for ttl.
+func (c *ttlCache[K, V]) put(key K, e cached[V], ttl time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
 	if len(c.entries) >= cacheSize {
 		c.evict(now)
 	}
-	c.entries[key] = cached[V]{value: v, expires: now.Add(c.ttl)}
+	e.stored, e.expires = now, now.Add(ttl)
+	c.entries[key] = e
+}
+
+// age reports how long ago the live entry for key was stored.
+func (c *ttlCache[K, V]) age(key K) (time.Duration, bool) {
+	e, ok := c.get(key)
+	if !ok {
+		return 0, false
+	}
+	return c.now().Sub(e.stored), true
 }
 
 // evict makes room: expired entries first, else an arbitrary one, which at

@@ -18,7 +18,7 @@ func (c *counter) find(_ context.Context, key int) (int, error) {
 }
 
 func TestTTLCache_ExpiresAfterItsTTL(t *testing.T) {
-	c := newTTLCache[int, int](time.Minute)
+	c := newTTLCache[int, int](time.Minute, 0)
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return now }
 	var lookups counter
@@ -44,16 +44,16 @@ func TestTTLCache_ExpiresAfterItsTTL(t *testing.T) {
 }
 
 func TestTTLCache_BoundedByEvictingExpiredFirst(t *testing.T) {
-	c := newTTLCache[int, int](time.Minute)
+	c := newTTLCache[int, int](time.Minute, 0)
 	now := time.Now()
 	c.now = func() time.Time { return now }
 	for i := range cacheSize {
-		c.put(i, i)
+		c.put(i, cached[int]{value: i}, c.ttl)
 		if i == cacheSize/2 {
 			now = now.Add(2 * time.Minute) // the first half has expired
 		}
 	}
-	c.put(-1, -1)
+	c.put(-1, cached[int]{value: -1}, c.ttl)
 	if n := len(c.entries); n > cacheSize {
 		t.Fatalf("%d entries, bound %d", n, cacheSize)
 	}
@@ -68,7 +68,7 @@ func TestTTLCache_BoundedByEvictingExpiredFirst(t *testing.T) {
 // Concurrent misses share one lookup; an error is not cached; a caller that
 // gives up does not fail the others.
 func TestTTLCache_SharesLookupsAndDoesNotCacheErrors(t *testing.T) {
-	c := newTTLCache[int, int](time.Minute)
+	c := newTTLCache[int, int](time.Minute, 0)
 	release := make(chan struct{})
 	var calls atomic.Int32
 	slow := func(context.Context, int) (int, error) {
@@ -114,6 +114,29 @@ func TestTTLCache_SharesLookupsAndDoesNotCacheErrors(t *testing.T) {
 	}
 	var lookups counter
 	if v, fresh, err := c.lookup(context.Background(), 2, lookups.find); err != nil || v != 20 || !fresh {
-		t.Fatalf("after a failed lookup: %d, %t, %v; the error must not be cached", v, fresh, err)
+		t.Fatalf("after a failed lookup: %d, %t, %v; without errTTL the error must not be cached", v, fresh, err)
+	}
+}
+
+// With errTTL, a failed lookup is remembered that long: an expensive
+// failure costs once, not once per request.
+func TestTTLCache_ErrorsKeptForErrTTL(t *testing.T) {
+	c := newTTLCache[int, int](time.Minute, 10*time.Second)
+	now := time.Now()
+	c.now = func() time.Time { return now }
+	var calls atomic.Int32
+	failing := func(context.Context, int) (int, error) {
+		calls.Add(1)
+		return 0, errors.New("more than 500 pages")
+	}
+	for range 3 {
+		if _, _, err := c.lookup(context.Background(), 1, failing); err == nil {
+			t.Fatal("no error")
+		}
+	}
+	now = now.Add(11 * time.Second)
+	c.lookup(context.Background(), 1, failing)
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d lookups: want one per errTTL", n)
 	}
 }

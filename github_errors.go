@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/hashicorp/vault/sdk/logical"
 
@@ -62,4 +63,13 @@ func githubStatus(err error) int {
 func installationGone(err error) bool {
 	status := githubStatus(err)
 	return status == http.StatusNotFound || status == http.StatusForbidden
+}
+
+// repositoryRefused reports GitHub's 422 for a repository that does not
+// exist or the installation cannot reach, as opposed to one for
+// permissions.
+func repositoryRefused(err error) bool {
+	var apiErr *ghclient.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnprocessableEntity &&
+		strings.Contains(strings.ToLower(apiErr.Message), "repositor")
 }

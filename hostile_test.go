@@ -143,6 +143,9 @@ func TestHostile_ImpossibleRepliesHandOutNothing(t *testing.T) {
 			if live := e.gh.LiveTokens(); tc.carried && live != 0 {
 				t.Fatalf("%d tokens live at GitHub; the one the reply carried must be revoked", live)
 			}
+			if tc.carried && !strings.Contains(e.logs.String(), "hashed_token=") {
+				t.Error("the revocation of the refused reply's token is logged without its hashed_token")
+			}
 		})
 	}
 }

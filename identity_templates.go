@@ -3,6 +3,7 @@ package githubapp
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -35,20 +36,42 @@ func validateTemplate(field, tpl string) error {
 	if _, err := framework.ValidateIdentityTemplate(tpl); err != nil {
 		return fmt.Errorf("%s: %q is not a valid identity template: %v", field, tpl, err)
 	}
-	for _, piece := range strings.Split(tpl, "{{")[1:] {
-		directive, _, _ := strings.Cut(piece, "}}")
-		if !strings.HasPrefix(strings.TrimSpace(directive), "identity.") {
-			return fmt.Errorf("%s: %q: only identity templates ({{identity.entity...}}, {{identity.groups...}}) are allowed", field, tpl)
+	for _, directive := range directives(tpl) {
+		if !singleValueDirective.MatchString(directive) {
+			return fmt.Errorf("%s: %q: {{%s}} is not an identity template that yields one value; use "+
+				"{{identity.entity.id|name}}, {{identity.entity.metadata.<key>}}, "+
+				"{{identity.entity.aliases.<mount accessor>.id|name|metadata.<key>|custom_metadata.<key>}} or "+
+				"{{identity.groups.ids|names.<group>.id|name|metadata.<key>}}", field, tpl, directive)
 		}
 	}
 	return nil
 }
 
+// singleValueDirective is every directive Vault's ACL templating resolves to
+// one string. Others (time templates, lists such as groups.names, whole
+// metadata maps, misspellings) would fail at every mint, so a role write
+// refuses them.
+var singleValueDirective = regexp.MustCompile(`^identity\.(` +
+	`entity\.(id|name|metadata\..+|aliases\.[^.]+\.(id|name|metadata\..+|custom_metadata\..+))|` +
+	`groups\.(ids|names)\.[^.]+\.(id|name|metadata\..+))$`)
+
+// directives returns the trimmed contents of a template's {{...}} pieces;
+// the template's balance has been checked by the SDK's parser.
+func directives(tpl string) []string {
+	var out []string
+	for _, piece := range strings.Split(tpl, "{{")[1:] {
+		directive, _, _ := strings.Cut(piece, "}}")
+		out = append(out, strings.TrimSpace(directive))
+	}
+	return out
+}
+
 // identity is the entity making a request, fetched from Vault only when a
 // role holds a template.
 type identity struct {
-	entity *logical.Entity
-	groups []*logical.Group
+	entityID string
+	entity   *logical.Entity
+	groups   []*logical.Group
 }
 
 // callerIdentity fetches the request's entity and its groups. A request
@@ -66,22 +89,29 @@ func callerIdentity(sys logical.SystemView, entityID string) (*identity, error) 
 	if err != nil {
 		return nil, fmt.Errorf("looking up the caller's groups: %w", err)
 	}
-	return &identity{entity: entity, groups: groups}, nil
+	return &identity{entityID: entityID, entity: entity, groups: groups}, nil
 }
 
 // resolve fills a template in from the caller's identity. The errors name
 // the template and what was missing, for the 400 the caller sees.
 func (id *identity) resolve(field, tpl string) (string, error) {
-	if id.entity == nil {
-		return "", fmt.Errorf("%s template %s needs the caller's identity, and the request has none "+
-			"(a root token, or a token not issued by an auth method, has no entity): log in through an auth method", field, tpl)
+	switch {
+	case id.entity == nil && id.entityID != "":
+		return "", fmt.Errorf("%s template %s needs the caller's identity, and Vault found no entity %q", field, tpl, id.entityID)
+	case id.entity == nil:
+		return "", fmt.Errorf("%s template %s needs the caller's identity, and the request has no entity "+
+			"(a root token, or a token not issued by an auth method, has none): log in through an auth method", field, tpl)
 	}
-	_, out, err := identitytpl.PopulateString(identitytpl.PopulateStringInput{
-		String: tpl,
-		Entity: id.entity,
-		Groups: id.groups,
-		Mode:   identitytpl.ACLTemplating,
-	})
+	// Each directive on its own first: the SDK yields "" for a metadata key
+	// that is present but empty, which text around it would hide
+	// ("team-{{...}}" becoming "team-").
+	for _, directive := range directives(tpl) {
+		out, err := id.populate("{{" + directive + "}}")
+		if err == nil && out == "" {
+			return "", fmt.Errorf("%s template %s: {{%s}} resolved to an empty value for the caller", field, tpl, directive)
+		}
+	}
+	out, err := id.populate(tpl)
 	switch {
 	case errors.Is(err, identitytpl.ErrTemplateValueNotFound):
 		return "", fmt.Errorf("%s template %s found no value in the caller's identity: the entity, alias or group lacks that name or metadata key "+
@@ -94,6 +124,16 @@ func (id *identity) resolve(field, tpl string) (string, error) {
 		return "", fmt.Errorf("%s template %s resolved to an empty value for the caller", field, tpl)
 	}
 	return out, nil
+}
+
+func (id *identity) populate(tpl string) (string, error) {
+	_, out, err := identitytpl.PopulateString(identitytpl.PopulateStringInput{
+		String: tpl,
+		Entity: id.entity,
+		Groups: id.groups,
+		Mode:   identitytpl.ACLTemplating,
+	})
+	return out, err
 }
 
 // target is a role resolved for one caller: its templates filled in.

@@ -135,12 +135,30 @@ func TestIdentity_TemplatesAreValidatedOnWrite(t *testing.T) {
 	e := newTestEnv(t)
 	for _, tc := range []struct{ field, value, want string }{
 		{fieldRepositories, "{{identity.entity.name", "not a valid identity template"},
-		{fieldRepositories, "{{time.now}}", "only identity templates"},
+		{fieldRepositories, "{{time.now}}", "not an identity template that yields one value"},
+		{fieldRepositories, "{{identity.entity.nmae}}", "not an identity template that yields one value"},
+		{fieldRepositories, "{{identity.entity.groups.names}}", "not an identity template that yields one value"},
+		{fieldRepositories, "{{identity.entity.metadata}}", "not an identity template that yields one value"},
+		{fieldRepositories, "{{identity.entity.aliases.acc}}", "not an identity template that yields one value"},
 		{fieldOwner, "{{identity.entity.metadata.org}}x}}", "not a valid identity template"},
 		{fieldOwner, "{{" + string(make([]byte, 600)) + "}}", "longer than"},
 	} {
 		data := map[string]any{fieldOwner: "acme", tc.field: tc.value}
 		resp, err := e.do(logical.CreateOperation, "roles/bad", data)
 		requireUserError(t, resp, err, tc.field, tc.want)
+	}
+}
+
+// An empty value is refused even inside text, where the SDK's result would
+// not be empty ("team-" is a name).
+func TestIdentity_EmptyDirectiveInsideText(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/team", map[string]any{fieldOwner: "acme", fieldRepositories: "team-{{identity.entity.metadata.team}}"})
+	entity := actionsEntity("acme/api")
+	entity.Metadata = map[string]string{"team": ""}
+	resp, err := e.mintAs(entity, "team", nil)
+	requireUserError(t, resp, err, "{{identity.entity.metadata.team}}", "empty value")
+	if n := e.gh.Stats().TokensMinted; n != 0 {
+		t.Fatalf("GitHub minted %d tokens", n)
 	}
 }

@@ -125,15 +125,15 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 		}
 		return githubFailure(gh.config, fmt.Sprintf("finding the installation on %q", t.owner), err)
 	}
-	tok, err := b.mint(ctx, gh, installationID, sc)
+	tok, sent, err := b.mint(ctx, gh, installationID, sc)
 	if err != nil {
-		return mintFailure(gh, name, t, installationID, sc, err)
+		return mintFailure(gh, name, t, installationID, sent, err)
 	}
 	// A sent mint completes even when the caller has left meanwhile, and
 	// Vault drops the response of a cancelled request: the token would live
 	// for an hour with no lease to revoke it.
 	if err := ctx.Err(); err != nil {
-		b.discardToken(gh.client, tok.Token, installationID, "a token whose request was cancelled before it could be delivered")
+		gh.client.Discard(tok.Token, installationID, "a token whose request was cancelled before it could be delivered")
 		return nil, err
 	}
 
@@ -144,23 +144,27 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	return resp, nil
 }
 
-// mint mints a token for sc, its patterns expanded. A 422 after patterns
-// were matched against a cached list is retried once with a fresh list: a
-// repository may have been renamed or deleted since.
-func (b *backend) mint(ctx context.Context, gh *githubState, installationID int64, sc scope) (*ghclient.InstallationToken, error) {
+// mint mints a token for sc, its patterns expanded, and returns the scope
+// GitHub was sent. When GitHub refuses a repository of a list matched from
+// the cache (renamed or deleted since), the list is fetched again and the
+// mint retried, once, and only if the list is old enough: no caller can
+// make every request a listing.
+func (b *backend) mint(ctx context.Context, gh *githubState, installationID int64, sc scope) (*ghclient.InstallationToken, scope, error) {
 	treq, fromCache, err := b.tokenRequest(ctx, gh, installationID, sc)
 	if err != nil {
-		return nil, err
+		return nil, sc, err
 	}
 	tok, err := gh.client.CreateInstallationToken(ctx, installationID, treq)
-	if fromCache && githubStatus(err) == http.StatusUnprocessableEntity {
-		gh.repositories.forget(installationID)
-		if treq, _, err = b.tokenRequest(ctx, gh, installationID, sc); err != nil {
-			return nil, err
+	if fromCache && repositoryRefused(err) {
+		if age, ok := gh.repositories.age(installationID); ok && age >= minRelistAge {
+			gh.repositories.forget(installationID)
+			if treq, _, err = b.tokenRequest(ctx, gh, installationID, sc); err != nil {
+				return nil, sc, err
+			}
+			tok, err = gh.client.CreateInstallationToken(ctx, installationID, treq)
 		}
-		tok, err = gh.client.CreateInstallationToken(ctx, installationID, treq)
 	}
-	return tok, err
+	return tok, scope{Repositories: treq.Repositories, RepositoryIDs: treq.RepositoryIDs, Permissions: treq.Permissions}, err
 }
 
 // roleFailure reports a role that cannot be resolved for the caller: a 400
@@ -221,7 +225,7 @@ func (b *backend) tokenResponse(roleName string, r *role, installationID int64, 
 		fieldPermissions:         tok.Permissions,
 		fieldRepositorySelection: tok.RepositorySelection,
 		fieldRepositories:        names,
-		fieldHashedToken:         hashedToken(tok.Token),
+		fieldHashedToken:         ghclient.HashedToken(tok.Token),
 	}, tokenLease{
 		Token:          tok.Token,
 		ExpiresAt:      expiresAt,

@@ -22,6 +22,14 @@ const (
 	// listing can be missed by a pattern; a listing costs two GitHub calls
 	// plus one per 100 repositories.
 	repositoryListTTL = time.Minute
+	// failedListingTTL keeps a failed listing's error, so that a listing
+	// which fails expensively (an installation beyond 50,000 repositories,
+	// GitHub's pages that never end) costs once, not once per request.
+	failedListingTTL = 10 * time.Second
+	// minRelistAge is the age a cached list must reach before a 422 may
+	// fetch it again: at most one listing per half minute per installation,
+	// whatever callers ask for.
+	minRelistAge = repositoryListTTL / 2
 )
 
 // repositoryPattern is the form of a role's pattern: a repository name's
@@ -68,10 +76,10 @@ func expandPatterns(sc scope, repos []ghclient.Repository) (scope, error) {
 	}
 	switch n := len(names) + len(sc.RepositoryIDs); {
 	case n == 0:
-		return scope{}, fmt.Errorf("the patterns %s match none of the installation's %d repositories", strings.Join(patterns, ", "), len(repos))
+		return scope{}, fmt.Errorf("the patterns %s match none of the installation's repositories", describeList(patterns))
 	case n > maxRepositories:
 		return scope{}, fmt.Errorf("the patterns %s match %d repositories with the role's other repositories; GitHub allows at most %d in one token: narrow the patterns or the request",
-			strings.Join(patterns, ", "), n, maxRepositories)
+			describeList(patterns), n, maxRepositories)
 	}
 	out := sc
 	out.Repositories = names
@@ -125,7 +133,7 @@ func (b *backend) listRepositories(ctx context.Context, client *ghclient.Client,
 	if err != nil {
 		return nil, err
 	}
-	defer b.discardToken(client, tok.Token, installationID, "the metadata:read token that listed the installation's repositories")
+	defer client.Discard(tok.Token, installationID, "the metadata:read token that listed the installation's repositories")
 	return client.ListInstallationRepositories(ctx, tok.Token)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/vault/sdk/logical"
 
@@ -78,6 +79,8 @@ func TestPatterns_StaleListIsRefreshedOnceOn422(t *testing.T) {
 	if got := sortedCopy(e.tokenScope(first).RepositoryNames); !reflect.DeepEqual(got, []string{"blog", "dotfiles"}) {
 		t.Fatalf("token reaches %v", got)
 	}
+	// The list must be old enough to be fetched again on a 422.
+	e.b.github.repositories.now = func() time.Time { return time.Now().Add(minRelistAge) }
 	e.gh.RemoveRepository(e.sample.Repositories["octocat/blog"])
 	e.gh.AddRepository(ghemu.Repository{ID: 2199, Owner: "octocat", Name: "notes"})
 	resp := e.mint("team")
@@ -124,4 +127,61 @@ func TestExpandPatterns(t *testing.T) {
 			t.Errorf("expandPatterns(%v) = %v, %v; want %v (error %t)", tc.entries, got.Repositories, err, tc.want, tc.err)
 		}
 	}
+}
+
+// A 422 that is not about a repository, or one that comes soon after a
+// listing, does not make the plugin list again: no caller can turn every
+// request into a listing.
+func TestPatterns_CallersCannotForceListings(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/team", map[string]any{fieldOwner: "octocat", fieldRepositories: "*o*"})
+	e.mint("team")
+	e.gh.ResetRequests()
+	for range 5 {
+		// The installation grants contents:read only: GitHub answers 422.
+		resp, err := e.do(logical.UpdateOperation, "token/team", map[string]any{fieldPermissions: "contents=write"})
+		requireUserError(t, resp, err, "422")
+	}
+	if n := e.gh.Count(http.MethodGet, "/installation/repositories"); n != 0 {
+		t.Fatalf("permission refusals listed the repositories %d times", n)
+	}
+
+	e.gh.RemoveRepository(e.sample.Repositories["octocat/blog"])
+	for range 5 {
+		resp, err := e.do(logical.ReadOperation, "token/team", nil)
+		requireUserError(t, resp, err, "422")
+	}
+	if n := e.gh.Count(http.MethodGet, "/installation/repositories"); n != 0 {
+		t.Fatalf("repository refusals against a young list listed %d times", n)
+	}
+}
+
+// A listing that fails is remembered for a while, not redone per request.
+func TestPatterns_FailedListingIsNotRedonePerRequest(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/team", map[string]any{fieldOwner: "octocat", fieldRepositories: "*o*"})
+	e.gh.FailNext(100, ghemu.Fault{Status: http.StatusNotFound, PathPrefix: "/installation/repositories"})
+	for range 3 {
+		resp, err := e.do(logical.ReadOperation, "token/team", nil)
+		if err == nil && !resp.IsError() {
+			t.Fatal("minted although the listing failed")
+		}
+	}
+	if n := e.gh.Count(http.MethodGet, "/installation/repositories"); n != 1 {
+		t.Fatalf("%d listings for 3 requests; a failed listing must be kept for a while", n)
+	}
+	if live := e.gh.LiveTokens(); live != 0 {
+		t.Fatalf("%d live tokens: the listing tokens must be revoked", live)
+	}
+}
+
+// GitHub's 422 is reported with the repositories GitHub was sent, not the
+// patterns they came from.
+func TestPatterns_RefusalNamesWhatWasSent(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/team", map[string]any{fieldOwner: "octocat", fieldRepositories: "b*"})
+	e.mint("team")
+	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusUnprocessableEntity, PathPrefix: mintPath})
+	resp, err := e.do(logical.ReadOperation, "token/team", nil)
+	requireUserError(t, resp, err, "repositories blog")
 }

@@ -3,8 +3,6 @@ package githubapp
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,10 +16,6 @@ import (
 
 const (
 	secretTokenType = "github_app_installation_token"
-
-	// undeliveredRevokeTimeout bounds the revocation of a token nobody will
-	// receive; it runs after the caller left.
-	undeliveredRevokeTimeout = 10 * time.Second
 
 	// expiredMargin is how long past its expiry a token must be before
 	// revocation skips GitHub: it covers the Date header's one-second
@@ -81,15 +75,6 @@ func tokenResponseFields() map[string]*framework.FieldSchema {
 			Description: `How GitHub's audit log names the token: base64 of its SHA-256. Search the log with hashed_token:"<value>". The plugin's mint and revoke log lines carry it too, never the token.`,
 		},
 	}
-}
-
-// hashedToken is the token as GitHub's audit log records it: the standard,
-// padded base64 of the SHA-256 of the token string. It lets an admin go from
-// a Vault lease to what the token did at GitHub, and back, without the
-// token itself ever being logged.
-func hashedToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // tokenLease is what a lease keeps to revoke its token. Vault stores it
@@ -167,10 +152,10 @@ func (b *backend) revokeToken(ctx context.Context, req *logical.Request, _ *fram
 	}
 	if err := client.RevokeInstallationToken(ctx, lease.Token); err != nil {
 		return nil, fmt.Errorf("revoking the token of role %q (installation %d, hashed_token %s) at GitHub: %w",
-			lease.Role, lease.InstallationID, hashedToken(lease.Token), err)
+			lease.Role, lease.InstallationID, ghclient.HashedToken(lease.Token), err)
 	}
 	b.Logger().Info("revoked installation token", "role", lease.Role, "installation_id", lease.InstallationID,
-		fieldHashedToken, hashedToken(lease.Token))
+		fieldHashedToken, ghclient.HashedToken(lease.Token))
 	return nil, nil
 }
 
@@ -209,16 +194,3 @@ func (b *backend) revoker(baseURL string) (*ghclient.Client, error) {
 	return c, nil
 }
 
-// discardToken revokes a token nobody will receive (what describes it, for
-// the log), on a context of its own: the caller may be gone. Whatever
-// happens, no live token stays unknown to the log.
-func (b *backend) discardToken(client *ghclient.Client, token string, installationID int64, what string) {
-	ctx, cancel := context.WithTimeout(context.Background(), undeliveredRevokeTimeout)
-	defer cancel()
-	if err := client.RevokeInstallationToken(ctx, token); err != nil {
-		b.Logger().Error("revoking "+what+" failed; it expires within the hour",
-			"installation_id", installationID, fieldHashedToken, hashedToken(token), "error", err)
-		return
-	}
-	b.Logger().Info("revoked "+what, "installation_id", installationID, fieldHashedToken, hashedToken(token))
-}

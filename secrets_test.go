@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
 
 // keyFragments are pieces of a PEM key that must never leave storage: every
@@ -109,8 +111,8 @@ func TestHashedTokenMatchesGitHubsAuditLog(t *testing.T) {
 		"ghs_16C7e42F292c6912E7710c838347Ae178B4a": "eXwM5BRYbMjraSmv6UfHIOPk01HdBwpv459jC+qrMFQ=",
 		"": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
 	} {
-		if got := hashedToken(token); got != want {
-			t.Errorf("hashedToken(%q) = %s, want %s", token, got, want)
+		if got := ghclient.HashedToken(token); got != want {
+			t.Errorf("HashedToken(%q) = %s, want %s", token, got, want)
 		}
 	}
 }
@@ -122,7 +124,7 @@ func TestHashedTokenInResponseAndLogs(t *testing.T) {
 	resp := e.mint("ci")
 	tok := resp.Data[fieldToken].(string)
 	hashed := resp.Data[fieldHashedToken]
-	if hashed != hashedToken(tok) {
+	if hashed != ghclient.HashedToken(tok) {
 		t.Fatalf("hashed_token %v is not the hash of the minted token", hashed)
 	}
 	_, err := e.revoke(resp.Secret)

@@ -41,14 +41,14 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 	header, err := c.do(ctx, r, &reply)
 	if err != nil {
 		for _, token := range reply.tokens {
-			c.discard(token, "a reply that could not be read or decoded")
+			c.Discard(token, installationID, "a token GitHub sent in a reply that could not be read or decoded")
 		}
 		return nil, err
 	}
 	tok := reply.InstallationToken
 	tok.ServerDate = c.serverTime(header)
 	if reason := tok.check(req); reason != "" {
-		c.discard(tok.Token, reason)
+		c.Discard(tok.Token, installationID, "a token GitHub sent in a refused reply ("+reason+")")
 		return nil, &InvalidReplyError{Method: r.method, Path: r.path, Reason: reason}
 	}
 	return &tok, nil

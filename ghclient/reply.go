@@ -2,6 +2,8 @@ package ghclient
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -126,18 +128,29 @@ func (c *Client) serverTime(header http.Header) time.Time {
 	return c.now()
 }
 
-// discard revokes a token that will not be handed to anyone, on a context
-// of its own: the caller may be gone. Failures are logged, never the token.
-func (c *Client) discard(token, why string) {
+// HashedToken is a token as GitHub's audit log records it: the standard,
+// padded base64 of the SHA-256 of the token string. Logs carry it, never
+// the token, so that an admin can go from a log line to what the token did
+// at GitHub (hashed_token:"<value>" in the audit log) and back.
+func HashedToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// Discard revokes a token that nobody will receive (what describes it, for
+// the log), on a context of its own: the caller may be gone. Whatever
+// happens is logged with the token's hashed_token, never the token, so no
+// live token stays unknown.
+func (c *Client) Discard(token string, installationID int64, what string) {
 	if !wellFormedToken(token) {
 		return // it cannot be sent, so it cannot be revoked
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), discardTimeout)
 	defer cancel()
 	if err := c.RevokeInstallationToken(ctx, token); err != nil {
-		c.logger.Error("revoking a token GitHub sent in a refused reply failed; it expires within the hour",
-			"reason", why, "error", err)
+		c.logger.Error("revoking "+what+" failed; it expires within the hour",
+			"installation_id", installationID, "hashed_token", HashedToken(token), "error", err)
 		return
 	}
-	c.logger.Warn("revoked a token GitHub sent in a refused reply", "reason", why)
+	c.logger.Info("revoked "+what, "installation_id", installationID, "hashed_token", HashedToken(token))
 }
