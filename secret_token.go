@@ -193,4 +193,3 @@ func (b *backend) revoker(baseURL string) (*ghclient.Client, error) {
 	b.revokers[baseURL] = c
 	return c, nil
 }
-
