@@ -6,7 +6,7 @@ FUZZTIME    ?= 60s
 # CI_FUZZTIME is how long `make test` runs each fuzz target.
 CI_FUZZTIME ?= 10s
 
-.PHONY: all build vault test test-unit test-e2e demo bench fuzz fmt vet clean release release-check
+.PHONY: all build vault test test-unit test-e2e demo bench fuzz fmt vet clean release release-check lint
 
 all: build
 
@@ -53,6 +53,10 @@ release:
 # make test runs a quick linux/amd64 variant.
 release-check:
 	scripts/release-check.sh
+
+# lint runs the golangci-lint release pinned in scripts/lint/go.mod.
+lint:
+	scripts/lint.sh
 
 clean:
 	rm -rf bin .tools dist

@@ -61,7 +61,7 @@ func buildPluginVersions(t *testing.T, versions ...string) map[string]pluginBuil
 				"-ldflags", "-X "+versionVar+"="+version, "-o", out, "./cmd/"+pluginName)
 			cmd.Dir = root
 			if output, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("building the plugin as %s: %v\n%s", version, err, output)
+				errs[i] = fmt.Errorf("building the plugin as %s: %w\n%s", version, err, output)
 			}
 		}()
 	}
