@@ -49,7 +49,8 @@ release:
 	scripts/release.sh $(VERSION)
 
 # release-check builds every platform twice, from two directories with
-# separate empty build caches, and requires identical bytes (minutes).
+# separate empty build caches, and requires identical bytes (~25 min on
+# 2 shared cores).
 # make test runs a quick linux/amd64 variant.
 release-check:
 	scripts/release-check.sh
