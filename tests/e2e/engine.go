@@ -28,10 +28,12 @@ func setup(t *testing.T) (*Vault, *GitHub) {
 }
 
 // MountGitHub enables the engine at github/ and configures the App through
-// the CLI, reading the key from its file as an operator would.
-func (v *Vault) MountGitHub(t *testing.T, gh *GitHub) {
+// the CLI, reading the key from its file as an operator would. enableFlags
+// go to `vault secrets enable`, such as -plugin-version=v0.1.0.
+func (v *Vault) MountGitHub(t *testing.T, gh *GitHub, enableFlags ...string) {
 	t.Helper()
-	v.MustCLI(t, "secrets", "enable", "-path=github", pluginName)
+	enable := append(append([]string{"secrets", "enable", "-path=github"}, enableFlags...), pluginName)
+	v.MustCLI(t, enable...)
 	v.MustCLI(t, "write", "github/config", fmt.Sprintf("app_id=%d", appID),
 		"private_key=@"+gh.KeyFile, "base_url="+gh.URL)
 }

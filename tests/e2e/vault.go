@@ -277,8 +277,15 @@ func (v *Vault) registerPlugin(t *testing.T) {
 // found by executable path (Linux /proc).
 func (v *Vault) PluginPIDs(t *testing.T) []int {
 	t.Helper()
+	return pidsOf(t, v.path("plugins", pluginName))
+}
+
+// pidsOf lists the running processes of an executable file, such as one
+// version's binary in a plugin directory.
+func pidsOf(t *testing.T, path string) []int {
+	t.Helper()
 	// /proc/<pid>/exe holds the resolved path.
-	exe, err := filepath.EvalSymlinks(v.path("plugins", pluginName))
+	exe, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		t.Fatal(err)
 	}
