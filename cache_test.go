@@ -135,7 +135,9 @@ func TestTTLCache_ErrorsKeptForErrTTL(t *testing.T) {
 		}
 	}
 	now = now.Add(11 * time.Second)
-	c.lookup(context.Background(), 1, failing)
+	if _, _, err := c.lookup(context.Background(), 1, failing); err == nil {
+		t.Fatal("no error after errTTL")
+	}
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("%d lookups: want one per errTTL", n)
 	}

@@ -3,6 +3,7 @@ package githubapp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -55,7 +56,8 @@ func TestHostile_RedirectedMintSendsNothingElsewhere(t *testing.T) {
 	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusTemporaryRedirect, PathPrefix: mintPath,
 		Header: http.Header{"Location": {e.gh.URL() + "/elsewhere"}}})
 	_, err := e.do(logical.ReadOperation, "token/ci", nil)
-	if coded, ok := err.(logical.HTTPCodedError); !ok || coded.Code() != http.StatusBadGateway {
+	var coded logical.HTTPCodedError
+	if !errors.As(err, &coded) || coded.Code() != http.StatusBadGateway {
 		t.Fatalf("err = %v; want a 502: a redirect is no fault of the caller's", err)
 	}
 	if n := e.gh.Count("", "/elsewhere"); n != 0 {
@@ -290,8 +292,8 @@ func TestHostile_UnboundedRepliesAreBounded(t *testing.T) {
 	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusTooManyRequests, PathPrefix: mintPath,
 		Header: http.Header{"Retry-After": {"99999999999999999999"}}})
 	_, err = e.do(logical.ReadOperation, "token/ci", nil)
-	coded, ok := err.(logical.HTTPCodedError)
-	if !ok || coded.Code() != http.StatusTooManyRequests {
+	var coded logical.HTTPCodedError
+	if !errors.As(err, &coded) || coded.Code() != http.StatusTooManyRequests {
 		t.Fatalf("err = %v; want a 429", err)
 	}
 	if year := time.Now().Year(); !strings.Contains(err.Error(), "until "+strconv.Itoa(year)) && !strings.Contains(err.Error(), "until "+strconv.Itoa(year+1)) {

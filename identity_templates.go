@@ -34,7 +34,7 @@ func validateTemplate(field, tpl string) error {
 		return fmt.Errorf("%s: a template of %d bytes is longer than the %d allowed", field, len(tpl), maxTemplateBytes)
 	}
 	if _, err := framework.ValidateIdentityTemplate(tpl); err != nil {
-		return fmt.Errorf("%s: %q is not a valid identity template: %v", field, tpl, err)
+		return fmt.Errorf("%s: %q is not a valid identity template: %w", field, tpl, err)
 	}
 	for _, directive := range directives(tpl) {
 		if !singleValueDirective.MatchString(directive) {
@@ -119,7 +119,7 @@ func (id *identity) resolve(field, tpl string) (string, error) {
 	case err != nil && err.Error() == "alias not found":
 		return "", fmt.Errorf("%s template %s names an auth mount the caller did not log in through (no alias on that mount accessor)", field, tpl)
 	case err != nil:
-		return "", fmt.Errorf("%s template %s could not be resolved for the caller: %v", field, tpl, err)
+		return "", fmt.Errorf("%s template %s could not be resolved for the caller: %w", field, tpl, err)
 	case strings.TrimSpace(out) == "":
 		return "", fmt.Errorf("%s template %s resolved to an empty value for the caller", field, tpl)
 	}

@@ -36,20 +36,31 @@ func (b *backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 // that quotes it, which Vault logs at ERROR level. HandleRequest then
 // refuses bad data properly.
 func (b *backend) HandleExistenceCheck(ctx context.Context, req *logical.Request) (bool, bool, error) {
+	if path := b.Route(req.Path); path != nil && b.input.badName(path, req.Path) != nil {
+		// No existence to check; HandleRequest reports the bad name.
+		return false, false, nil //nolint:nilerr // the error is HandleRequest's to report, as a 400
+	}
 	pathOnly := *req
 	pathOnly.Data = nil
 	return b.Backend.HandleExistenceCheck(ctx, &pathOnly)
 }
 
-// checkInput returns a 400 for the first problem with the request's fields,
-// or nil. Fields are checked in name order, so the answer is stable.
+// checkInput returns a 400 for the first problem with the request's role
+// name or fields, or nil. Fields are checked in name order, so the answer
+// is stable.
 func (b *backend) checkInput(req *logical.Request) *logical.Response {
-	if len(req.Data) == 0 || !userOperation(req.Operation) {
+	if !userOperation(req.Operation) {
 		return nil
 	}
 	path := b.Route(req.Path)
 	if path == nil {
 		return nil // the SDK answers with "unsupported path"
+	}
+	if err := b.input.badName(path, req.Path); err != nil {
+		return logical.ErrorResponse(err.Error())
+	}
+	if len(req.Data) == 0 {
+		return nil
 	}
 	accepted := b.input.accepted(path, req.Operation)
 	if resp := rejectUnknownFields(req.Data, accepted, req.Operation); resp != nil {
@@ -80,25 +91,44 @@ type inputRules map[*framework.Path]pathInput
 
 type pathInput struct {
 	write, read map[string]*framework.FieldSchema
+	// pattern captures the path's fields; a captured role name is checked
+	// here for every operation, so no handler has to.
+	pattern *regexp.Regexp
 }
 
 func newInputRules(paths []*framework.Path, readsTakeParameters ...*framework.Path) inputRules {
 	rules := make(inputRules, len(paths))
 	for _, path := range paths {
-		captured := regexp.MustCompile(path.Pattern).SubexpNames()
+		pattern := regexp.MustCompile(path.Pattern)
+		captured := pattern.SubexpNames()
 		fields := make(map[string]*framework.FieldSchema, len(path.Fields))
 		for name, schema := range path.Fields {
 			if !slices.Contains(captured, name) {
 				fields[name] = schema
 			}
 		}
-		in := pathInput{write: fields}
+		in := pathInput{write: fields, pattern: pattern}
 		if slices.Contains(readsTakeParameters, path) {
 			in.read = fields
 		}
 		rules[path] = in
 	}
 	return rules
+}
+
+// badName returns the error for a role name the path captures from
+// requestPath, or nil.
+func (r inputRules) badName(path *framework.Path, requestPath string) error {
+	in := r[path]
+	i := in.pattern.SubexpIndex(fieldName)
+	if i < 0 {
+		return nil
+	}
+	m := in.pattern.FindStringSubmatch(requestPath)
+	if m == nil {
+		return nil
+	}
+	return validateRoleName(m[i])
 }
 
 func (r inputRules) accepted(path *framework.Path, op logical.Operation) map[string]*framework.FieldSchema {

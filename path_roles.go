@@ -123,20 +123,12 @@ func (b *backend) pathRolesList(ctx context.Context, req *logical.Request, _ *fr
 }
 
 func (b *backend) pathRoleExists(ctx context.Context, req *logical.Request, d *framework.FieldData) (bool, error) {
-	name := d.Get(fieldName).(string)
-	if validateRoleName(name) != nil {
-		// Let the write handler report the bad name.
-		return false, nil
-	}
-	r, err := b.getRole(ctx, req.Storage, name)
+	r, err := b.getRole(ctx, req.Storage, d.Get(fieldName).(string))
 	return r != nil, err
 }
 
 func (b *backend) pathRoleRead(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get(fieldName).(string)
-	if err := validateRoleName(name); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
-	}
 	r, err := b.getRole(ctx, req.Storage, name)
 	if err != nil || r == nil {
 		return nil, err
@@ -171,9 +163,6 @@ func nonNil[T any](s []T) []T {
 
 func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get(fieldName).(string)
-	if err := validateRoleName(name); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
-	}
 
 	// Serialise read-modify-write so that concurrent partial updates of one
 	// role cannot lose fields, and the cache never holds an older version
@@ -271,9 +260,6 @@ func mergeInstallation(r *role, d *framework.FieldData) error {
 
 func (b *backend) pathRoleDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get(fieldName).(string)
-	if err := validateRoleName(name); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
-	}
 	b.lock.Lock()
 	defer b.lock.Unlock()
 	if err := req.Storage.Delete(ctx, roleStoragePrefix+name); err != nil {

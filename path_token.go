@@ -93,9 +93,6 @@ func (b *backend) pathTokenMint(ctx context.Context, req *logical.Request, d *fr
 }
 
 func (b *backend) mintToken(ctx context.Context, req *logical.Request, name string, narrowing scope, warnings []string) (*logical.Response, error) {
-	if err := validateRoleName(name); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
-	}
 	r, err := b.getRole(ctx, req.Storage, name)
 	if err != nil {
 		return nil, err

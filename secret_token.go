@@ -15,7 +15,7 @@ import (
 )
 
 const (
-	secretTokenType = "github_app_installation_token"
+	secretTokenType = "github_app_installation_token" //nolint:gosec // G101: the name of a secret type, not a credential
 
 	// expiredMargin is how long past its expiry a token must be before
 	// revocation skips GitHub: it covers the Date header's one-second

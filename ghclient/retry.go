@@ -60,7 +60,7 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 	for i := 1; i < attempt && ceiling < p.MaxDelay; i++ {
 		ceiling *= 2
 	}
-	return rand.N(min(ceiling, p.MaxDelay) + 1)
+	return rand.N(min(ceiling, p.MaxDelay) + 1) //nolint:gosec // G404: jitter needs spread, not unpredictability
 }
 
 const (

@@ -217,8 +217,11 @@ func TestHostileReadParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reply struct{ Errors []string }
-	json.NewDecoder(resp.Body).Decode(&reply)
+	err = json.NewDecoder(resp.Body).Decode(&reply)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("decoding Vault's reply: %v", err)
+	}
 	if resp.StatusCode != http.StatusBadRequest || !slices.ContainsFunc(reply.Errors, func(e string) bool { return strings.Contains(e, "null") }) {
 		t.Errorf("repositories=null: HTTP %d %v; want a 400 about null", resp.StatusCode, reply.Errors)
 	}

@@ -82,7 +82,7 @@ func (w *recorder) inject(f Fault) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	}
 	w.WriteHeader(status)
-	w.Write([]byte(f.Body))
+	_, _ = w.Write([]byte(f.Body)) // a client that hung up is the test's concern
 }
 
 // ReplyEdit alters the JSON object of a successful reply after the emulator
@@ -234,8 +234,8 @@ func (e *ReplyEdit) mangle(body []byte) []byte {
 	if e.Gzip {
 		var zipped bytes.Buffer
 		zw := gzip.NewWriter(&zipped)
-		zw.Write(body)
-		zw.Close()
+		_, _ = zw.Write(body) // writes to memory cannot fail
+		_ = zw.Close()
 		body = zipped.Bytes()
 	}
 	return body
