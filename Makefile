@@ -1,12 +1,14 @@
 PLUGIN      := vault-plugin-secrets-github-app
 BIN         := bin/$(PLUGIN)
-VERSION     ?= v0.1.0
+# VERSION is the one place the version is set; make release VERSION=vX.Y.Z
+# stamps another.
+VERSION     ?= $(shell cat VERSION)
 LDFLAGS     := -X github.com/vault-github-app/vault-plugin-secrets-github-app.Version=$(VERSION)
 FUZZTIME    ?= 60s
 # CI_FUZZTIME is how long `make test` runs each fuzz target.
 CI_FUZZTIME ?= 10s
 
-.PHONY: all build vault test test-unit test-e2e demo bench fuzz fmt vet clean release release-check lint
+.PHONY: all build vault test test-unit demo bench fuzz fmt vet clean release release-check lint
 
 all: build
 

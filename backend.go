@@ -16,8 +16,9 @@ import (
 )
 
 // Version is the plugin's version, stamped at build time with
-// -ldflags "-X github.com/vault-github-app/vault-plugin-secrets-github-app.Version=…".
-var Version = "v0.1.0-dev"
+// -ldflags "-X github.com/vault-github-app/vault-plugin-secrets-github-app.Version=…"
+// from the VERSION file (make build); a plain go build reports v0.0.0-dev.
+var Version = "v0.0.0-dev"
 
 // operationPrefix names every operation in the OpenAPI spec, giving
 // operation IDs such as "github-app-write-config".
@@ -60,9 +61,9 @@ type backend struct {
 	httpClient *http.Client
 
 	lock sync.RWMutex
-	// github is built from the stored config on first use and dropped
+	// client is built from the stored config on first use and dropped
 	// whenever the config changes; nil means "not built yet".
-	github *githubState
+	client *appClient
 	roles  map[string]*role
 	// revokers revoke tokens minted under another base_url than the
 	// config's (it moved, or was deleted): one client per base URL.
@@ -112,7 +113,7 @@ func (b *backend) clean(context.Context) {
 func (b *backend) invalidate(_ context.Context, key string) {
 	switch {
 	case key == configStoragePath:
-		b.resetGitHub()
+		b.resetClient()
 	case strings.HasPrefix(key, roleStoragePrefix):
 		b.forgetRole(strings.TrimPrefix(key, roleStoragePrefix))
 	}
@@ -124,11 +125,13 @@ func userAgent() string {
 	return "vault-plugin-secrets-github-app/" + Version
 }
 
-// githubState is everything derived from one version of the config. It is
-// replaced as a whole, so a request never mixes two configs.
-type githubState struct {
+// appClient is the GitHub App as one version of the config sets it up: the
+// config, the API client that signs as the App, and what is cached from
+// GitHub for it. It is replaced as a whole, so a request never mixes two
+// configs.
+type appClient struct {
 	config *appConfig
-	client *ghclient.Client
+	api    *ghclient.Client
 	// owners maps lower-case owner logins to their installation IDs.
 	owners *ttlCache[string, int64]
 	// repositories maps installation IDs to the repositories they reach,
@@ -140,42 +143,42 @@ type githubState struct {
 // missed; owner roles otherwise cost two GitHub calls per token.
 const ownerCacheTTL = 5 * time.Minute
 
-// githubFor returns the state for the stored config, building it on first
-// use. It returns (nil, nil) when the engine is not configured.
-func (b *backend) githubFor(ctx context.Context, s logical.Storage) (*githubState, error) {
+// getClient returns the App client for the stored config, building it on
+// first use. It returns (nil, nil) when the engine is not configured.
+func (b *backend) getClient(ctx context.Context, s logical.Storage) (*appClient, error) {
 	b.lock.RLock()
-	gh := b.github
+	app := b.client
 	b.lock.RUnlock()
-	if gh != nil {
-		return gh, nil
+	if app != nil {
+		return app, nil
 	}
 
 	// Build under the write lock: a concurrent config write cannot slip
 	// between reading storage and caching what was read.
 	b.lock.Lock()
 	defer b.lock.Unlock()
-	if b.github != nil {
-		return b.github, nil
+	if b.client != nil {
+		return b.client, nil
 	}
 	cfg, err := readConfig(ctx, s)
 	if err != nil || cfg == nil {
 		return nil, err
 	}
-	client, err := cfg.newClient(b.httpClient, b.Logger(), b.metrics)
+	api, err := cfg.newClient(b.httpClient, b.Logger(), b.metrics)
 	if err != nil {
 		return nil, err
 	}
-	b.github = &githubState{
+	b.client = &appClient{
 		config:       cfg,
-		client:       client,
+		api:          api,
 		owners:       newTTLCache[string, int64](ownerCacheTTL, 0),
 		repositories: newTTLCache[int64, []ghclient.Repository](repositoryListTTL, failedListingTTL),
 	}
-	return b.github, nil
+	return b.client, nil
 }
 
-func (b *backend) resetGitHub() {
+func (b *backend) resetClient() {
 	b.lock.Lock()
-	b.github = nil
+	b.client = nil
 	b.lock.Unlock()
 }

@@ -29,8 +29,8 @@ func TestHostile_RedirectedRevocationKeepsTheLease(t *testing.T) {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			e := newRoleEnv(t, nil)
 			resp := e.mint("ci")
-			e.gh.FailNext(1, ghemu.Fault{Status: status, PathPrefix: "/installation/token",
-				Header: http.Header{"Location": {e.gh.URL() + "/elsewhere/installation/token"}}})
+			e.emulator.FailNext(1, ghemu.Fault{Status: status, PathPrefix: "/installation/token",
+				Header: http.Header{"Location": {e.emulator.URL() + "/elsewhere/installation/token"}}})
 
 			if _, err := e.revoke(resp.Secret); err == nil {
 				t.Fatal("a redirected revocation reported success; Vault would drop the lease")
@@ -38,7 +38,7 @@ func TestHostile_RedirectedRevocationKeepsTheLease(t *testing.T) {
 			if e.tokenScope(resp).Revoked {
 				t.Fatal("the emulator says revoked: the test proves nothing")
 			}
-			if n := e.gh.Count("", "/elsewhere"); n != 0 {
+			if n := e.emulator.Count("", "/elsewhere"); n != 0 {
 				t.Fatalf("the plugin followed the redirect (%d requests)", n)
 			}
 			// Vault retries; the next attempt reaches GitHub.
@@ -53,14 +53,14 @@ func TestHostile_RedirectedRevocationKeepsTheLease(t *testing.T) {
 
 func TestHostile_RedirectedMintSendsNothingElsewhere(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusTemporaryRedirect, PathPrefix: mintPath,
-		Header: http.Header{"Location": {e.gh.URL() + "/elsewhere"}}})
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusTemporaryRedirect, PathPrefix: mintPath,
+		Header: http.Header{"Location": {e.emulator.URL() + "/elsewhere"}}})
 	_, err := e.do(logical.ReadOperation, "token/ci", nil)
 	var coded logical.HTTPCodedError
 	if !errors.As(err, &coded) || coded.Code() != http.StatusBadGateway {
 		t.Fatalf("err = %v; want a 502: a redirect is no fault of the caller's", err)
 	}
-	if n := e.gh.Count("", "/elsewhere"); n != 0 {
+	if n := e.emulator.Count("", "/elsewhere"); n != 0 {
 		t.Fatalf("the JWT and the mint body were resent to the redirect's target (%d requests)", n)
 	}
 }
@@ -69,7 +69,7 @@ func TestHostile_RedirectedMintSendsNothingElsewhere(t *testing.T) {
 // token behind: the mint completes, and the undeliverable token is revoked.
 func TestHostile_CallerThatLeavesLeavesNoLiveToken(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
-	e.gh.SetLatency(300 * time.Millisecond)
+	e.emulator.SetLatency(300 * time.Millisecond)
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		resp, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.ReadOperation, Path: "token/ci", Storage: e.storage})
@@ -78,10 +78,10 @@ func TestHostile_CallerThatLeavesLeavesNoLiveToken(t *testing.T) {
 			t.Fatal("a caller that left got a token")
 		}
 	}
-	if minted := e.gh.Stats().TokensMinted; minted != 3 {
+	if minted := e.emulator.Stats().TokensMinted; minted != 3 {
 		t.Fatalf("the emulator minted %d tokens, want 3: the test proves nothing", minted)
 	}
-	if live := e.gh.LiveTokens(); live != 0 {
+	if live := e.emulator.LiveTokens(); live != 0 {
 		t.Fatalf("%d tokens live at GitHub after 3 abandoned requests, want 0", live)
 	}
 }
@@ -91,7 +91,7 @@ func TestHostile_SkewedGitHubClock(t *testing.T) {
 	for _, skew := range []time.Duration{-2 * time.Hour, 20 * time.Minute} {
 		t.Run(skew.String(), func(t *testing.T) {
 			e := newRoleEnv(t, nil)
-			e.gh.SetClockSkew(skew)
+			e.emulator.SetClockSkew(skew)
 			resp := e.mint("ci")
 			if ttl := resp.Secret.TTL; ttl < 59*time.Minute || ttl > time.Hour {
 				t.Errorf("lease TTL %v with GitHub's clock %v off; want the token's hour", ttl, skew)
@@ -107,7 +107,7 @@ func TestHostile_SkewedGitHubClock(t *testing.T) {
 
 func TestHostile_ExpiryFarAheadGivesAtMostAnHour(t *testing.T) {
 	e := newRoleEnv(t, nil)
-	e.gh.EditNextReply(1, ghemu.ReplyEdit{PathPrefix: mintPath, Set: map[string]any{"expires_at": "2099-01-01T00:00:00Z"}})
+	e.emulator.EditNextReply(1, ghemu.ReplyEdit{PathPrefix: mintPath, Set: map[string]any{"expires_at": "2099-01-01T00:00:00Z"}})
 	if ttl := e.mint("ci").Secret.TTL; ttl > time.Hour {
 		t.Fatalf("lease TTL %v for a reply claiming 2099; want at most 1h", ttl)
 	}
@@ -134,7 +134,7 @@ func TestHostile_ImpossibleRepliesHandOutNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newRoleEnv(t, map[string]any{fieldRepositories: "api", fieldPermissions: "contents=read"})
 			tc.edit.PathPrefix = mintPath
-			e.gh.EditNextReply(1, tc.edit)
+			e.emulator.EditNextReply(1, tc.edit)
 			resp, err := e.do(logical.ReadOperation, "token/ci", nil)
 			if err == nil && (resp == nil || !resp.IsError()) {
 				t.Fatalf("handed out a token from an impossible reply: %v", resp.Data)
@@ -142,7 +142,7 @@ func TestHostile_ImpossibleRepliesHandOutNothing(t *testing.T) {
 			if err != nil && strings.Contains(err.Error(), "ghs_") {
 				t.Errorf("the error quotes a token: %v", err)
 			}
-			if live := e.gh.LiveTokens(); tc.carried && live != 0 {
+			if live := e.emulator.LiveTokens(); tc.carried && live != 0 {
 				t.Fatalf("%d tokens live at GitHub; the one the reply carried must be revoked", live)
 			}
 			if tc.carried && !strings.Contains(e.logs.String(), "hashed_token=") {
@@ -160,7 +160,7 @@ func TestHostile_CleartextBaseURLNeedsOptIn(t *testing.T) {
 	}
 	resp, err := write(map[string]any{fieldBaseURL: "http://ghe.example.com/api/v3"})
 	requireUserError(t, resp, err, "cleartext", fieldInsecureAllowHTTP)
-	if got := e.mustRead("config").Data[fieldBaseURL]; got != e.gh.URL() {
+	if got := e.mustRead("config").Data[fieldBaseURL]; got != e.emulator.URL() {
 		t.Fatalf("a refused write changed base_url to %v", got)
 	}
 
@@ -261,15 +261,15 @@ func TestHostile_MassRevocationReusesConnections(t *testing.T) {
 	}
 	_, err := e.do(logical.DeleteOperation, "config", nil)
 	requireOK(t, nil, err)
-	before := e.gh.Stats().Connections
+	before := e.emulator.Stats().Connections
 	for _, s := range secrets {
 		_, err := e.revoke(s)
 		requireOK(t, nil, err)
 	}
-	if live := e.gh.LiveTokens(); live != 0 {
+	if live := e.emulator.LiveTokens(); live != 0 {
 		t.Fatalf("%d tokens live after revoking all", live)
 	}
-	if dialed := e.gh.Stats().Connections - before; dialed > 2 {
+	if dialed := e.emulator.Stats().Connections - before; dialed > 2 {
 		t.Fatalf("30 revocations opened %d connections; want them to share one", dialed)
 	}
 }
@@ -279,7 +279,7 @@ func TestHostile_MassRevocationReusesConnections(t *testing.T) {
 func TestHostile_UnboundedRepliesAreBounded(t *testing.T) {
 	e := newRoleEnv(t, nil)
 	huge, _ := json.Marshal(map[string]string{"message": strings.Repeat("m", 30<<20)})
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusUnprocessableEntity, Body: string(huge), PathPrefix: mintPath})
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusUnprocessableEntity, Body: string(huge), PathPrefix: mintPath})
 	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
 	requireUserError(t, resp, err, "422")
 	if n := len(resp.Error().Error()); n > 1024 {
@@ -289,7 +289,7 @@ func TestHostile_UnboundedRepliesAreBounded(t *testing.T) {
 		t.Errorf("the log grew to %d bytes", n)
 	}
 
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusTooManyRequests, PathPrefix: mintPath,
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusTooManyRequests, PathPrefix: mintPath,
 		Header: http.Header{"Retry-After": {"99999999999999999999"}}})
 	_, err = e.do(logical.ReadOperation, "token/ci", nil)
 	var coded logical.HTTPCodedError
@@ -317,15 +317,15 @@ func TestHostile_MalformedMintRepliesAreRevoked(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newRoleEnv(t, nil)
 			edit.PathPrefix = mintPath
-			e.gh.EditNextReply(1, edit)
+			e.emulator.EditNextReply(1, edit)
 			resp, err := e.do(logical.ReadOperation, "token/ci", nil)
 			if err == nil && (resp == nil || !resp.IsError()) {
 				t.Fatal("a malformed reply was handed out")
 			}
-			if minted := e.gh.Stats().TokensMinted; minted != 1 {
+			if minted := e.emulator.Stats().TokensMinted; minted != 1 {
 				t.Fatalf("the emulator minted %d tokens; want exactly the one whose reply was mangled", minted)
 			}
-			if live := e.gh.LiveTokens(); live != 0 {
+			if live := e.emulator.LiveTokens(); live != 0 {
 				t.Fatalf("%d token(s) live at GitHub with no lease", live)
 			}
 		})
@@ -340,7 +340,7 @@ func TestHostile_InflatingReplyIsBounded(t *testing.T) {
 	for i := range repos {
 		repos[i] = map[string]any{}
 	}
-	e.gh.EditNextReply(1, ghemu.ReplyEdit{PathPrefix: mintPath, Gzip: true, Set: map[string]any{"repositories": repos}})
+	e.emulator.EditNextReply(1, ghemu.ReplyEdit{PathPrefix: mintPath, Gzip: true, Set: map[string]any{"repositories": repos}})
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -349,7 +349,7 @@ func TestHostile_InflatingReplyIsBounded(t *testing.T) {
 	if err == nil && !resp.IsError() {
 		t.Fatal("a reply naming 100,000 repositories was accepted")
 	}
-	if live := e.gh.LiveTokens(); live != 0 {
+	if live := e.emulator.LiveTokens(); live != 0 {
 		t.Fatalf("%d token(s) live at GitHub", live)
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
@@ -361,8 +361,8 @@ func TestHostile_InflatingReplyIsBounded(t *testing.T) {
 // refused with a bounded error.
 func TestHostile_PagingIsBounded(t *testing.T) {
 	e := newTestEnv(t)
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusOK, Body: "[]", PathPrefix: "/app/installations",
-		Header: http.Header{"Link": {"<" + e.gh.URL() + "/" + strings.Repeat("p", 500_000) + `>; rel="next"`}}})
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusOK, Body: "[]", PathPrefix: "/app/installations",
+		Header: http.Header{"Link": {"<" + e.emulator.URL() + "/" + strings.Repeat("p", 500_000) + `>; rel="next"`}}})
 	_, err := e.do(logical.ListOperation, "installations/", nil)
 	if err == nil || len(err.Error()) > 1024 {
 		t.Errorf("a 500 KB pagination link: err of %d bytes; want a short refusal", len(fmt.Sprint(err)))
@@ -377,7 +377,7 @@ func TestHostile_PagingIsBounded(t *testing.T) {
 		fmt.Fprintf(&page, `{"id":%d}`, i+1)
 	}
 	page.WriteByte(']')
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusOK, Body: page.String(), PathPrefix: "/app/installations"})
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusOK, Body: page.String(), PathPrefix: "/app/installations"})
 	if _, err := e.do(logical.ListOperation, "installations/", nil); err == nil || !strings.Contains(err.Error(), "more than 100") {
 		t.Errorf("a page of 300,000 installations: %v; want a refusal", err)
 	}

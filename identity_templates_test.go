@@ -87,7 +87,7 @@ func TestIdentity_UnresolvableTemplatesNeverWiden(t *testing.T) {
 			requireUserError(t, resp, err, tc.wants...)
 		})
 	}
-	if n := e.gh.Stats().TokensMinted; n != 0 {
+	if n := e.emulator.Stats().TokensMinted; n != 0 {
 		t.Fatalf("GitHub minted %d tokens for unresolvable templates", n)
 	}
 }
@@ -158,7 +158,7 @@ func TestIdentity_EmptyDirectiveInsideText(t *testing.T) {
 	entity.Metadata = map[string]string{"team": ""}
 	resp, err := e.mintAs(entity, "team", nil)
 	requireUserError(t, resp, err, "{{identity.entity.metadata.team}}", "empty value")
-	if n := e.gh.Stats().TokensMinted; n != 0 {
+	if n := e.emulator.Stats().TokensMinted; n != 0 {
 		t.Fatalf("GitHub minted %d tokens", n)
 	}
 }

@@ -57,7 +57,7 @@ func writablePaths(e *testEnv) []struct {
 		op    logical.Operation
 		valid map[string]any
 	}{
-		{"config", logical.UpdateOperation, map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: e.gh.URL()}},
+		{"config", logical.UpdateOperation, map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: e.emulator.URL()}},
 		{"roles/ci", logical.UpdateOperation, map[string]any{fieldOwner: "acme"}},
 		{"token/ci", logical.UpdateOperation, map[string]any{}},
 	}
@@ -161,7 +161,7 @@ func TestInputMatrix_EveryBadInputIsA400(t *testing.T) {
 				t.Errorf("error of %d bytes: it repeats the input", len(msg))
 			}
 			requireSameStorage(t, before, storageSnapshot(t, e.storage))
-			if n := e.gh.Count("POST", mintPath); n != 0 {
+			if n := e.emulator.Count("POST", mintPath); n != 0 {
 				t.Fatalf("a refused request reached GitHub (%d mints)", n)
 			}
 		})

@@ -74,7 +74,7 @@ func TestLeaseCompat_EveryReleasedFormatRevokes(t *testing.T) {
 				token := minted.Data[fieldToken].(string)
 				data, err := d.decode(fillLeaseFixture(t, raw, map[string]string{
 					placeholderToken:     token,
-					placeholderBaseURL:   e.gh.URL(),
+					placeholderBaseURL:   e.emulator.URL(),
 					placeholderExpiresAt: minted.Data[fieldExpiresAt].(string),
 				}))
 				if err != nil {
@@ -91,7 +91,7 @@ func TestLeaseCompat_EveryReleasedFormatRevokes(t *testing.T) {
 					Storage:   e.storage,
 				})
 				requireOK(t, resp, err)
-				info, ok := e.gh.Token(token)
+				info, ok := e.emulator.Token(token)
 				if !ok || !info.Revoked {
 					t.Fatalf("revoking a lease stored as %s left its token live at GitHub", filepath.Base(file))
 				}

@@ -179,7 +179,7 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if err := req.Storage.Put(ctx, entry); err != nil {
 		return nil, err
 	}
-	b.github = nil
+	b.client = nil
 	return nil, nil
 }
 
@@ -189,7 +189,7 @@ func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, _ 
 	if err := req.Storage.Delete(ctx, configStoragePath); err != nil {
 		return nil, err
 	}
-	b.github = nil
+	b.client = nil
 	return nil, nil
 }
 

@@ -138,7 +138,7 @@ func TestMetrics_MintsFailuresAndGitHubRequests(t *testing.T) {
 	for range 3 {
 		e.mint("ci")
 	}
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusUnprocessableEntity, PathPrefix: "/app/installations/"})
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusUnprocessableEntity, PathPrefix: "/app/installations/"})
 	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
 	requireUserError(t, resp, err, "422")
 
@@ -148,7 +148,7 @@ func TestMetrics_MintsFailuresAndGitHubRequests(t *testing.T) {
 
 	// Every request GitHub received, by endpoint template and status.
 	want := map[[2]string]float64{}
-	for _, r := range e.gh.Requests() {
+	for _, r := range e.emulator.Requests() {
 		route := r.Route
 		if route == "" {
 			// The emulator injects a fault before routing; the only one
@@ -160,18 +160,13 @@ func TestMetrics_MintsFailuresAndGitHubRequests(t *testing.T) {
 	if got := m.byLabels("github_app_github_requests_total", "endpoint", "status"); !maps.Equal(got, want) {
 		t.Errorf("GitHub requests by endpoint and status:\n got %v\nwant %v (the emulator's record)", got, want)
 	}
-	stats := e.gh.Stats()
+	stats := e.emulator.Stats()
 	if got := m.sum("github_app_github_requests_total", "endpoint", mintRoute); got != float64(stats.Endpoints[mintRoute]+stats.FaultsInjected) {
 		t.Errorf("%v mint requests counted; the emulator routed %d and faulted %d", got, stats.Endpoints[mintRoute], stats.FaultsInjected)
 	}
 	m.require("github_app_github_request_duration_seconds", 4, "endpoint", mintRoute)
 
 	// One JWT, reused for every mint.
-	gh, err := e.b.githubFor(context.Background(), e.storage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.require("github_app_jwt_signatures_total", float64(gh.client.JWTSignatures()))
 	m.require("github_app_jwt_signatures_total", 1)
 
 	// The emulator spends one unit of its 5000 per request; every request
@@ -236,7 +231,7 @@ func TestMetrics_RevocationsAndRetries(t *testing.T) {
 
 	// GitHub fails every attempt of the second revocation: Vault keeps the
 	// lease and retries later.
-	e.gh.FailNext(4, ghemu.Fault{Status: http.StatusBadGateway, PathPrefix: "/installation/token"})
+	e.emulator.FailNext(4, ghemu.Fault{Status: http.StatusBadGateway, PathPrefix: "/installation/token"})
 	if _, err := e.revoke(second.Secret); err == nil {
 		t.Fatal("a revocation GitHub failed four times succeeded")
 	}
@@ -256,7 +251,7 @@ func TestMetrics_RevocationsAndRetries(t *testing.T) {
 
 func TestMetrics_RateLimitWaits(t *testing.T) {
 	e := newRoleEnv(t, nil)
-	e.gh.FailNext(1, ghemu.Fault{
+	e.emulator.FailNext(1, ghemu.Fault{
 		Status:     http.StatusTooManyRequests,
 		Header:     http.Header{"Retry-After": {"1"}},
 		PathPrefix: "/app/installations/",

@@ -215,8 +215,8 @@ func mergeRole(stored *role, d *framework.FieldData) (*role, []string, error) {
 	if in.hasRepositoryIDs {
 		r.RepositoryIDs = in.RepositoryIDs
 	}
-	if n := len(r.Repositories) + len(r.RepositoryIDs); n > maxRepositories {
-		return nil, nil, fmt.Errorf("the role would name %d repositories across repositories and repository_ids; GitHub allows at most %d in one token", n, maxRepositories)
+	if err := checkRepositoryCount(r.scope); err != nil {
+		return nil, nil, fmt.Errorf("after this update, %w", err)
 	}
 	if in.hasPermissions {
 		r.Permissions = in.Permissions

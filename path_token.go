@@ -100,11 +100,11 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if r == nil {
 		return logical.ErrorResponse("role %q does not exist; create it with: vault write <mount>/roles/%s ...", name, name), nil
 	}
-	gh, err := b.githubFor(ctx, req.Storage)
+	app, err := b.getClient(ctx, req.Storage)
 	if err != nil {
 		return nil, err
 	}
-	if gh == nil {
+	if app == nil {
 		return errNotConfigured(), nil
 	}
 	t, err := r.resolve(b.System(), req.EntityID)
@@ -115,26 +115,26 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if err != nil {
 		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
-	installationID, err := b.installationOf(ctx, gh, t)
+	installationID, err := b.installationOf(ctx, app, t)
 	if err != nil {
 		if githubStatus(err) == http.StatusNotFound {
 			return logical.ErrorResponse("role %q: the App is not installed on owner %q (GitHub answered 404 for it as an organization and as a user); install the App there or fix the role's owner", name, t.owner), nil
 		}
-		return githubFailure(gh.config, fmt.Sprintf("finding the installation on %q", t.owner), err)
+		return githubFailure(app.config, fmt.Sprintf("finding the installation on %q", t.owner), err)
 	}
-	tok, sent, err := b.mint(ctx, gh, installationID, sc)
+	tok, sent, err := b.mint(ctx, app, installationID, sc)
 	if err != nil {
-		return mintFailure(gh, name, t, installationID, sent, err)
+		return mintFailure(app, name, t, installationID, sent, err)
 	}
 	// A sent mint completes even when the caller has left meanwhile, and
 	// Vault drops the response of a cancelled request: the token would live
 	// for an hour with no lease to revoke it.
 	if err := ctx.Err(); err != nil {
-		gh.client.Discard(tok.Token, installationID, "a token whose request was cancelled before it could be delivered")
+		app.api.Discard(tok.Token, installationID, "a token whose request was cancelled before it could be delivered")
 		return nil, err
 	}
 
-	resp := b.tokenResponse(name, r, installationID, gh.config.BaseURL, tok)
+	resp := b.tokenResponse(name, r, installationID, app.config.BaseURL, tok)
 	b.Logger().Info("minted installation token", "role", name, "installation_id", installationID,
 		fieldHashedToken, resp.Data[fieldHashedToken], "expires_at", resp.Data[fieldExpiresAt], "repositories", len(tok.Repositories))
 	resp.Warnings = warnings
@@ -146,19 +146,19 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 // the cache (renamed or deleted since), the list is fetched again and the
 // mint retried, once, and only if the list is old enough: no caller can
 // make every request a listing.
-func (b *backend) mint(ctx context.Context, gh *githubState, installationID int64, sc scope) (*ghclient.InstallationToken, scope, error) {
-	treq, fromCache, err := b.tokenRequest(ctx, gh, installationID, sc)
+func (b *backend) mint(ctx context.Context, app *appClient, installationID int64, sc scope) (*ghclient.InstallationToken, scope, error) {
+	treq, fromCache, err := b.tokenRequest(ctx, app, installationID, sc)
 	if err != nil {
 		return nil, sc, err
 	}
-	tok, err := gh.client.CreateInstallationToken(ctx, installationID, treq)
+	tok, err := app.api.CreateInstallationToken(ctx, installationID, treq)
 	if fromCache && repositoryRefused(err) {
-		if age, ok := gh.repositories.age(installationID); ok && age >= minRelistAge {
-			gh.repositories.forget(installationID)
-			if treq, _, err = b.tokenRequest(ctx, gh, installationID, sc); err != nil {
+		if age, ok := app.repositories.age(installationID); ok && age >= minRelistAge {
+			app.repositories.forget(installationID)
+			if treq, _, err = b.tokenRequest(ctx, app, installationID, sc); err != nil {
 				return nil, sc, err
 			}
-			tok, err = gh.client.CreateInstallationToken(ctx, installationID, treq)
+			tok, err = app.api.CreateInstallationToken(ctx, installationID, treq)
 		}
 	}
 	return tok, scope{Repositories: treq.Repositories, RepositoryIDs: treq.RepositoryIDs, Permissions: treq.Permissions}, err
@@ -176,30 +176,30 @@ func roleFailure(name string, err error) (*logical.Response, error) {
 
 // mintFailure reports a refused or failed mint, and forgets an owner's
 // installation that GitHub no longer serves so the next request looks again.
-func mintFailure(gh *githubState, name string, t target, installationID int64, sc scope, err error) (*logical.Response, error) {
+func mintFailure(app *appClient, name string, t target, installationID int64, sc scope, err error) (*logical.Response, error) {
 	var scopeErr *scopeError
 	if errors.As(err, &scopeErr) {
 		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
 	if t.owner != "" && installationGone(err) {
-		gh.owners.forget(strings.ToLower(t.owner))
+		app.owners.forget(strings.ToLower(t.owner))
 	}
 	action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
 	if githubStatus(err) == http.StatusUnprocessableEntity {
 		// GitHub does not say which repository or permission it refused.
 		action += " with " + sc.String()
 	}
-	return githubFailure(gh.config, action, err)
+	return githubFailure(app.config, action, err)
 }
 
 // installationOf returns the target's installation: its ID, or the one
 // GitHub finds on its owner (cached).
-func (b *backend) installationOf(ctx context.Context, gh *githubState, t target) (int64, error) {
+func (b *backend) installationOf(ctx context.Context, app *appClient, t target) (int64, error) {
 	if t.owner == "" {
 		return t.installationID, nil
 	}
-	id, fresh, err := gh.owners.lookup(ctx, strings.ToLower(t.owner), func(ctx context.Context, owner string) (int64, error) {
-		inst, err := gh.client.FindInstallationByOwner(ctx, owner)
+	id, fresh, err := app.owners.lookup(ctx, strings.ToLower(t.owner), func(ctx context.Context, owner string) (int64, error) {
+		inst, err := app.api.FindInstallationByOwner(ctx, owner)
 		if err != nil {
 			return 0, err
 		}

@@ -74,15 +74,14 @@ func expandPatterns(sc scope, repos []ghclient.Repository) (scope, error) {
 		seen[folded] = true
 		names = append(names, repo.Name)
 	}
-	switch n := len(names) + len(sc.RepositoryIDs); {
-	case n == 0:
-		return scope{}, fmt.Errorf("the patterns %s match none of the installation's repositories", describeList(patterns))
-	case n > maxRepositories:
-		return scope{}, fmt.Errorf("the patterns %s match %d repositories with the role's other repositories; GitHub allows at most %d in one token: narrow the patterns or the request",
-			describeList(patterns), n, maxRepositories)
-	}
 	out := sc
 	out.Repositories = names
+	if len(names)+len(sc.RepositoryIDs) == 0 {
+		return scope{}, fmt.Errorf("the patterns %s match none of the installation's repositories", describeList(patterns))
+	}
+	if err := checkRepositoryCount(out); err != nil {
+		return scope{}, fmt.Errorf("with the patterns %s matched, %w: narrow the patterns or the request", describeList(patterns), err)
+	}
 	return out, nil
 }
 
@@ -108,10 +107,10 @@ func hasPattern(sc scope) bool {
 // against the installation's repositories (from the cache unless refresh).
 // fromCache reports whether a cached list was used, so that a 422 can be
 // retried once with a fresh one.
-func (b *backend) tokenRequest(ctx context.Context, gh *githubState, installationID int64, sc scope) (req ghclient.TokenRequest, fromCache bool, err error) {
+func (b *backend) tokenRequest(ctx context.Context, app *appClient, installationID int64, sc scope) (req ghclient.TokenRequest, fromCache bool, err error) {
 	if hasPattern(sc) {
-		repos, fresh, err := gh.repositories.lookup(ctx, installationID, func(ctx context.Context, id int64) ([]ghclient.Repository, error) {
-			return b.listRepositories(ctx, gh.client, id)
+		repos, fresh, err := app.repositories.lookup(ctx, installationID, func(ctx context.Context, id int64) ([]ghclient.Repository, error) {
+			return b.listRepositories(ctx, app.api, id)
 		})
 		if err != nil {
 			return req, false, fmt.Errorf("listing the repositories of installation %d to match the role's patterns: %w", installationID, err)

@@ -14,7 +14,7 @@ import (
 )
 
 // githubCalls counts the GitHub requests the emulator has seen.
-func (e *testEnv) githubCalls() int { return e.gh.Stats().Requests }
+func (e *testEnv) githubCalls() int { return e.emulator.Stats().Requests }
 
 // A pattern role reaches exactly the installation's repositories that
 // match; the list is fetched with a metadata:read token revoked at once,
@@ -23,7 +23,7 @@ func TestPatterns_MatchTheInstallationsRepositories(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustWrite("roles/team", map[string]any{fieldOwner: "acme", fieldRepositories: "a*,WE?,infra"})
 	e.mint("team") // resolves and caches acme's installation
-	e.gh.ResetRequests()
+	e.emulator.ResetRequests()
 
 	resp := e.mint("team")
 	if got := sortedCopy(e.tokenScope(resp).RepositoryNames); !reflect.DeepEqual(got, []string{"api", "infra", "web"}) {
@@ -32,18 +32,18 @@ func TestPatterns_MatchTheInstallationsRepositories(t *testing.T) {
 	if n := e.githubCalls(); n != 1 {
 		t.Errorf("a mint with a cached list made %d GitHub calls, want 1", n)
 	}
-	if live := e.gh.LiveTokens(); live != 2 {
+	if live := e.emulator.LiveTokens(); live != 2 {
 		t.Errorf("%d live tokens; the listing token must be revoked, leaving the two minted", live)
 	}
 
-	e.b.github.repositories.forget(e.sample.OrgInstallationID)
-	e.gh.ResetRequests()
+	e.b.client.repositories.forget(e.sample.OrgInstallationID)
+	e.emulator.ResetRequests()
 	e.mint("team")
 	// Listing token, one page, its revocation, the mint.
 	if n := e.githubCalls(); n != 4 {
 		t.Errorf("a mint that lists the repositories made %d GitHub calls, want 4", n)
 	}
-	if reqs := e.gh.Requests(); len(reqs) == 4 {
+	if reqs := e.emulator.Requests(); len(reqs) == 4 {
 		if body := string(reqs[0].Body); reqs[0].Method != http.MethodPost || body != `{"permissions":{"metadata":"read"}}` {
 			t.Errorf("the listing token was minted with %s %s; want metadata:read only", reqs[0].Method, body)
 		}
@@ -60,12 +60,12 @@ func TestPatterns_NoneOrTooManyMatchesAreErrors(t *testing.T) {
 	requireUserError(t, resp, err, "zz-*", "match none")
 
 	for i := range 501 {
-		e.gh.AddRepository(ghemu.Repository{ID: int64(9000 + i), Owner: "octocat", Name: fmt.Sprintf("svc-%03d", i)})
+		e.emulator.AddRepository(ghemu.Repository{ID: int64(9000 + i), Owner: "octocat", Name: fmt.Sprintf("svc-%03d", i)})
 	}
 	e.mustWrite("roles/many", map[string]any{fieldOwner: "octocat", fieldRepositories: "svc-*"})
 	resp, err = e.do(logical.ReadOperation, "token/many", nil)
 	requireUserError(t, resp, err, "501", "at most 500")
-	if n := e.gh.Stats().LiveTokens; n != 0 {
+	if n := e.emulator.Stats().LiveTokens; n != 0 {
 		t.Fatalf("%d live tokens after refused pattern mints", n)
 	}
 }
@@ -80,9 +80,9 @@ func TestPatterns_StaleListIsRefreshedOnceOn422(t *testing.T) {
 		t.Fatalf("token reaches %v", got)
 	}
 	// The list must be old enough to be fetched again on a 422.
-	e.b.github.repositories.now = func() time.Time { return time.Now().Add(minRelistAge) }
-	e.gh.RemoveRepository(e.sample.Repositories["octocat/blog"])
-	e.gh.AddRepository(ghemu.Repository{ID: 2199, Owner: "octocat", Name: "notes"})
+	e.b.client.repositories.now = func() time.Time { return time.Now().Add(minRelistAge) }
+	e.emulator.RemoveRepository(e.sample.Repositories["octocat/blog"])
+	e.emulator.AddRepository(ghemu.Repository{ID: 2199, Owner: "octocat", Name: "notes"})
 	resp := e.mint("team")
 	if got := sortedCopy(e.tokenScope(resp).RepositoryNames); !reflect.DeepEqual(got, []string{"dotfiles", "notes"}) {
 		t.Fatalf("after a refresh the token reaches %v; want dotfiles and the new notes", got)
@@ -99,7 +99,7 @@ func TestPatterns_Narrowing(t *testing.T) {
 	if got := e.tokenScope(resp).RepositoryNames; !reflect.DeepEqual(got, []string{"api"}) {
 		t.Fatalf("token reaches %v", got)
 	}
-	if n := e.gh.Count(http.MethodGet, "/installation/repositories"); n != 0 {
+	if n := e.emulator.Count(http.MethodGet, "/installation/repositories"); n != 0 {
 		t.Errorf("narrowing by name listed the repositories %d times", n)
 	}
 	resp, err = e.do(logical.UpdateOperation, "token/team", map[string]any{fieldRepositories: "web"})
@@ -136,22 +136,22 @@ func TestPatterns_CallersCannotForceListings(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustWrite("roles/team", map[string]any{fieldOwner: "octocat", fieldRepositories: "*o*"})
 	e.mint("team")
-	e.gh.ResetRequests()
+	e.emulator.ResetRequests()
 	for range 5 {
 		// The installation grants contents:read only: GitHub answers 422.
 		resp, err := e.do(logical.UpdateOperation, "token/team", map[string]any{fieldPermissions: "contents=write"})
 		requireUserError(t, resp, err, "422")
 	}
-	if n := e.gh.Count(http.MethodGet, "/installation/repositories"); n != 0 {
+	if n := e.emulator.Count(http.MethodGet, "/installation/repositories"); n != 0 {
 		t.Fatalf("permission refusals listed the repositories %d times", n)
 	}
 
-	e.gh.RemoveRepository(e.sample.Repositories["octocat/blog"])
+	e.emulator.RemoveRepository(e.sample.Repositories["octocat/blog"])
 	for range 5 {
 		resp, err := e.do(logical.ReadOperation, "token/team", nil)
 		requireUserError(t, resp, err, "422")
 	}
-	if n := e.gh.Count(http.MethodGet, "/installation/repositories"); n != 0 {
+	if n := e.emulator.Count(http.MethodGet, "/installation/repositories"); n != 0 {
 		t.Fatalf("repository refusals against a young list listed %d times", n)
 	}
 }
@@ -160,17 +160,17 @@ func TestPatterns_CallersCannotForceListings(t *testing.T) {
 func TestPatterns_FailedListingIsNotRedonePerRequest(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustWrite("roles/team", map[string]any{fieldOwner: "octocat", fieldRepositories: "*o*"})
-	e.gh.FailNext(100, ghemu.Fault{Status: http.StatusNotFound, PathPrefix: "/installation/repositories"})
+	e.emulator.FailNext(100, ghemu.Fault{Status: http.StatusNotFound, PathPrefix: "/installation/repositories"})
 	for range 3 {
 		resp, err := e.do(logical.ReadOperation, "token/team", nil)
 		if err == nil && !resp.IsError() {
 			t.Fatal("minted although the listing failed")
 		}
 	}
-	if n := e.gh.Count(http.MethodGet, "/installation/repositories"); n != 1 {
+	if n := e.emulator.Count(http.MethodGet, "/installation/repositories"); n != 1 {
 		t.Fatalf("%d listings for 3 requests; a failed listing must be kept for a while", n)
 	}
-	if live := e.gh.LiveTokens(); live != 0 {
+	if live := e.emulator.LiveTokens(); live != 0 {
 		t.Fatalf("%d live tokens: the listing tokens must be revoked", live)
 	}
 }
@@ -181,7 +181,7 @@ func TestPatterns_RefusalNamesWhatWasSent(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustWrite("roles/team", map[string]any{fieldOwner: "octocat", fieldRepositories: "b*"})
 	e.mint("team")
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusUnprocessableEntity, PathPrefix: mintPath})
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusUnprocessableEntity, PathPrefix: mintPath})
 	resp, err := e.do(logical.ReadOperation, "token/team", nil)
 	requireUserError(t, resp, err, "repositories blog")
 }

@@ -20,7 +20,7 @@ const (
 
 	// maxRepositories is GitHub's limit on repositories named in one token
 	// request; a role asking for more could never mint.
-	maxRepositories = 500
+	maxRepositories = ghclient.MaxTokenRepositories
 )
 
 var (
@@ -98,8 +98,8 @@ func readScope(d *framework.FieldData, form scopeForm) (in scopeInput, warnings 
 			return in, nil, err
 		}
 	}
-	if n := len(in.Repositories) + len(in.RepositoryIDs); n > maxRepositories {
-		return in, nil, fmt.Errorf("repositories and repository_ids name %d repositories; GitHub allows at most %d in one token", n, maxRepositories)
+	if err := checkRepositoryCount(in.scope); err != nil {
+		return in, nil, err
 	}
 	if raw, ok := d.GetOk(fieldPermissions); ok {
 		in.hasPermissions = true
@@ -115,6 +115,16 @@ func readScope(d *framework.FieldData, form scopeForm) (in scopeInput, warnings 
 		}
 	}
 	return in, warnings, nil
+}
+
+// checkRepositoryCount applies GitHub's limit on the repositories one token
+// may name, to whatever a scope names: a request, a role, a role after a
+// partial update.
+func checkRepositoryCount(s scope) error {
+	if n := len(s.Repositories) + len(s.RepositoryIDs); n > maxRepositories {
+		return fmt.Errorf("repositories and repository_ids name %d repositories; GitHub allows at most %d in one token", n, maxRepositories)
+	}
+	return nil
 }
 
 // refuseRepeatedPermissions catches a permission named twice in list form
@@ -140,9 +150,6 @@ func refuseRepeatedPermissions(raw any) error {
 // parseRepositories checks each repository entry: a name, or for a role a
 // glob pattern or an identity template.
 func parseRepositories(raw []string, form scopeForm) ([]string, error) {
-	if len(raw) > maxRepositories {
-		return nil, fmt.Errorf("repositories lists %d names; GitHub allows at most %d in one token", len(raw), maxRepositories)
-	}
 	entries := make([]string, 0, len(raw))
 	seen := make(map[string]bool, len(raw))
 	for _, entry := range raw {
@@ -183,9 +190,6 @@ func checkRepositoryEntry(entry string, form scopeForm) error {
 }
 
 func parseRepositoryIDs(raw []int) ([]int64, error) {
-	if len(raw) > maxRepositories {
-		return nil, fmt.Errorf("repository_ids lists %d IDs; GitHub allows at most %d in one token", len(raw), maxRepositories)
-	}
 	ids := make([]int64, 0, len(raw))
 	seen := make(map[int64]bool, len(raw))
 	for _, v := range raw {

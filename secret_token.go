@@ -165,8 +165,8 @@ func (b *backend) revokeToken(ctx context.Context, req *logical.Request, _ *fram
 // cannot be read.
 func (b *backend) revocationClient(ctx context.Context, s logical.Storage, baseURL string) (*ghclient.Client, error) {
 	baseURL = cmp.Or(baseURL, ghclient.DefaultBaseURL) // leases from before base_url was recorded
-	if gh, err := b.githubFor(ctx, s); err == nil && gh != nil && gh.config.BaseURL == baseURL {
-		return gh.client, nil
+	if app, err := b.getClient(ctx, s); err == nil && app != nil && app.config.BaseURL == baseURL {
+		return app.api, nil
 	}
 	return b.revoker(baseURL)
 }

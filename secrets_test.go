@@ -49,7 +49,7 @@ func TestSecrets_KeyAndTokensNeverLeak(t *testing.T) {
 
 	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: truncated})
 	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: strings.ReplaceAll(goodPEM, "RSA ", "DSA ")})
-	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: goodPEM, fieldBaseURL: e.gh.URL()})
+	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: goodPEM, fieldBaseURL: e.emulator.URL()})
 	do(logical.ReadOperation, "config", nil)
 	do(logical.UpdateOperation, "config", map[string]any{fieldBaseURL: "https://elsewhere.example.com"})
 	do(logical.CreateOperation, "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api", fieldPermissions: "contents=read"})
@@ -72,7 +72,7 @@ func TestSecrets_KeyAndTokensNeverLeak(t *testing.T) {
 		record(e.revoke(lease)) // the 401 path
 	}
 	// A key of another App: GitHub's refusal must not drag the key along.
-	do(logical.UpdateOperation, "config", map[string]any{fieldPrivateKey: otherPEM, fieldBaseURL: e.gh.URL()})
+	do(logical.UpdateOperation, "config", map[string]any{fieldPrivateKey: otherPEM, fieldBaseURL: e.emulator.URL()})
 	do(logical.ReadOperation, "token/ci", nil)
 
 	logs := e.logs.String()

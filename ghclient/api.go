@@ -73,14 +73,6 @@ func (c *Client) RevokeInstallationToken(ctx context.Context, token string) erro
 	return err
 }
 
-// GetInstallation returns the installation with the given ID.
-func (c *Client) GetInstallation(ctx context.Context, id int64) (*Installation, error) {
-	if id <= 0 {
-		return nil, fmt.Errorf("invalid installation ID %d", id)
-	}
-	return c.getInstallation(ctx, fmt.Sprintf("/app/installations/%d", id))
-}
-
 // FindInstallationByOwner returns the App's installation on a user or
 // organization account.
 func (c *Client) FindInstallationByOwner(ctx context.Context, owner string) (*Installation, error) {
@@ -95,15 +87,6 @@ func (c *Client) FindInstallationByOwner(ctx context.Context, owner string) (*In
 		return c.getInstallation(ctx, "/users/"+owner+"/installation")
 	}
 	return inst, err
-}
-
-// FindInstallationByRepository returns the App's installation that covers
-// owner/repo.
-func (c *Client) FindInstallationByRepository(ctx context.Context, owner, repo string) (*Installation, error) {
-	if owner == "" || repo == "" {
-		return nil, errors.New("owner and repository are required")
-	}
-	return c.getInstallation(ctx, "/repos/"+url.PathEscape(owner)+"/"+url.PathEscape(repo)+"/installation")
 }
 
 func (c *Client) getInstallation(ctx context.Context, path string) (*Installation, error) {
@@ -221,11 +204,6 @@ func hasToken(list, tok string) bool {
 		}
 	}
 	return false
-}
-
-// GetApp returns the App that the client authenticates as.
-func (c *Client) GetApp(ctx context.Context) (*App, error) {
-	return call[App](ctx, c, http.MethodGet, "/app", nil)
 }
 
 // call sends a request without pagination and decodes its reply into a T.

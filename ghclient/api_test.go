@@ -136,7 +136,7 @@ func TestAPIErrorNonJSONBody(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, page)
 	})
-	_, err := h.client.GetApp(context.Background())
+	_, err := h.client.FindInstallationByOwner(context.Background(), "octo")
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("err = %v, want *APIError", err)
@@ -153,7 +153,7 @@ func TestErrorsNeverContainCredentials(t *testing.T) {
 		githubError(w, http.StatusBadRequest, "bad request with "+r.Header.Get("Authorization"))
 	}
 	h := newHarness(t, echo)
-	_, err := h.client.GetApp(context.Background())
+	_, err := h.client.FindInstallationByOwner(context.Background(), "octo")
 	if err == nil || strings.Contains(err.Error(), h.lastCredential(t)) {
 		t.Fatalf("error leaks the JWT or is nil: %v", err)
 	}
@@ -205,9 +205,10 @@ const installationJSON = `{"id":7,"app_id":42,"account":{"login":"Octo","id":9,"
 	"target_type":"Organization","repository_selection":"all","permissions":{"contents":"write"},
 	"suspended_at":"2026-02-01T00:00:00Z","created_at":"2025-01-01T00:00:00Z"}`
 
-func TestGetInstallation(t *testing.T) {
+// An installation decodes with every field the plugin shows.
+func TestInstallationFields(t *testing.T) {
 	h := newHarness(t, status(http.StatusOK, installationJSON))
-	got, err := h.client.GetInstallation(context.Background(), 7)
+	got, err := h.client.FindInstallationByOwner(context.Background(), "octo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,9 +217,6 @@ func TestGetInstallation(t *testing.T) {
 		got.TargetType != "Organization" || got.RepositorySelection != "all" ||
 		got.Permissions["contents"] != "write" || got.SuspendedAt == nil || !got.SuspendedAt.Equal(suspended) {
 		t.Errorf("installation = %+v", got)
-	}
-	if uri := h.seen()[0].RequestURI; uri != "/app/installations/7" {
-		t.Errorf("request URI = %q", uri)
 	}
 }
 
@@ -248,16 +246,6 @@ func TestFindInstallationByOwnerNotInstalled(t *testing.T) {
 	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) { githubError(w, http.StatusNotFound, "Not Found") })
 	if _, err := h.client.FindInstallationByOwner(context.Background(), "octo"); !IsNotFound(err) {
 		t.Fatalf("err = %v, want not found", err)
-	}
-}
-
-func TestFindInstallationByRepository(t *testing.T) {
-	h := newHarness(t, status(http.StatusOK, installationJSON))
-	if _, err := h.client.FindInstallationByRepository(context.Background(), "octo", "hello world"); err != nil {
-		t.Fatal(err)
-	}
-	if uri := h.seen()[0].RequestURI; uri != "/repos/octo/hello%20world/installation" {
-		t.Errorf("request URI = %q", uri)
 	}
 }
 

@@ -168,14 +168,6 @@ func withoutRedirects(hc *http.Client) *http.Client {
 	return &copied
 }
 
-// JWTSignatures reports how many App JWTs the client has signed.
-func (c *Client) JWTSignatures() uint64 {
-	if c.jwt == nil {
-		return 0
-	}
-	return c.jwt.signatures.Load()
-}
-
 // request describes one API call, independent of its attempts.
 type request struct {
 	method string

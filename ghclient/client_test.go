@@ -78,10 +78,8 @@ func TestHeadersOnEveryRequest(t *testing.T) {
 			}, func(c *Config) { c.UserAgent = tc.userAgent })
 			ctx := context.Background()
 			calls := []func() error{
-				func() error { _, err := h.client.GetApp(ctx); return err },
-				func() error { _, err := h.client.GetInstallation(ctx, 1); return err },
 				func() error { _, err := h.client.FindInstallationByOwner(ctx, "octo"); return err },
-				func() error { _, err := h.client.FindInstallationByRepository(ctx, "octo", "repo"); return err },
+				func() error { _, err := h.client.FindInstallationByOwner(ctx, "octo"); return err },
 				func() error { _, err := h.client.ListInstallations(ctx); return err },
 				func() error { _, err := h.client.CreateInstallationToken(ctx, 1, TokenRequest{}); return err },
 				func() error { return h.client.RevokeInstallationToken(ctx, "ghs_x") },

@@ -23,9 +23,6 @@ import (
 // a reply that is cut short or malformed, to be revoked.
 
 const (
-	// maxTokenRepositories is GitHub's limit on repositories in one token:
-	// a reply listing more was not asked for.
-	maxTokenRepositories = 500
 	// maxPageItems is GitHub's largest page (per_page=100).
 	maxPageItems = 100
 	// maxPermissions is well above the sixty-odd permissions GitHub knows.
@@ -119,7 +116,7 @@ func (m *mintReply) field(key string, v gjson.Result) error {
 	case "permissions":
 		m.Permissions, err = permissionsValue(v)
 	case "repositories":
-		m.Repositories, err = repositoriesValue(v, maxTokenRepositories)
+		m.Repositories, err = repositoriesValue(v, MaxTokenRepositories)
 	}
 	return err
 }

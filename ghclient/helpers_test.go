@@ -67,7 +67,14 @@ type harness struct {
 	mu       sync.Mutex
 	requests []seen
 	sleeps   []time.Duration
+
+	signatures atomic.Int32 // App JWTs signed, as the client's Observer saw
 }
+
+// The harness observes the client to count its JWT signatures.
+func (h *harness) ObserveAttempt(Attempt) {}
+func (h *harness) ObserveRetry(Retry)     {}
+func (h *harness) ObserveJWTSigned()      { h.signatures.Add(1) }
 
 func newHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*Config)) *harness {
 	t.Helper()
@@ -89,6 +96,7 @@ func newHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*Config)) *
 		PrivateKey: testKey(),
 		HTTPClient: h.server.Client(),
 		Now:        h.clock.Now,
+		Observer:   h,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -206,5 +214,3 @@ func claimInt(t *testing.T, claims map[string]json.RawMessage, name string) int6
 	}
 	return v
 }
-
-const appJSON = `{"id":42,"slug":"vault","client_id":"Iv23liABC","name":"Vault","permissions":{"contents":"write"}}`

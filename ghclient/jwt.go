@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -58,8 +57,7 @@ type jwtSigner struct {
 	now    func() time.Time
 	logger hclog.Logger
 
-	signatures atomic.Uint64
-	observer   Observer // told of each signature; nil observes nothing
+	observer Observer // told of each signature; nil observes nothing
 
 	// mu guards the fields below. It is held while signing (no network I/O),
 	// so concurrent callers with an expired cache wait for one signature
@@ -91,7 +89,6 @@ func (s *jwtSigner) get() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("signing GitHub App JWT: %w", err)
 	}
-	s.signatures.Add(1)
 	if s.observer != nil {
 		s.observer.ObserveJWTSigned()
 	}

@@ -97,13 +97,10 @@ const RouteOther = "other"
 // write them. A request's route is found by matching its path against them
 // when the request is built, so that the path is built in one place only.
 var routes = []string{
-	"GET /app",
 	"GET /app/installations",
-	"GET /app/installations/{installation_id}",
 	"POST /app/installations/{installation_id}/access_tokens",
 	"GET /orgs/{org}/installation",
 	"GET /users/{username}/installation",
-	"GET /repos/{owner}/{repo}/installation",
 	"GET /installation/repositories",
 	"DELETE /installation/token",
 }

@@ -44,12 +44,10 @@ func TestObserver_RoutesAreGitHubs(t *testing.T) {
 
 	ctx := context.Background()
 	calls := []func() error{
-		func() error { _, err := c.GetApp(ctx); return err },
+		func() error { _, err := c.FindInstallationByOwner(ctx, "acme"); return err },
 		func() error { _, err := c.ListInstallations(ctx); return err },
-		func() error { _, err := c.GetInstallation(ctx, sample.OrgInstallationID); return err },
 		func() error { _, err := c.FindInstallationByOwner(ctx, "acme"); return err },
 		func() error { _, err := c.FindInstallationByOwner(ctx, "octocat"); return err }, // an org 404, then the user
-		func() error { _, err := c.FindInstallationByRepository(ctx, "acme", "api"); return err },
 		func() error {
 			tok, err := c.CreateInstallationToken(ctx, sample.OrgInstallationID, ghclient.TokenRequest{})
 			if err != nil {

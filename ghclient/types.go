@@ -2,6 +2,11 @@ package ghclient
 
 import "time"
 
+// MaxTokenRepositories is GitHub's limit on the repositories one token
+// request may name (repositories and repository_ids together); a reply
+// listing more was not asked for.
+const MaxTokenRepositories = 500
+
 // TokenRequest narrows an installation token. Empty fields mean "everything
 // the installation has"; GitHub answers 422 when asked for more than that.
 type TokenRequest struct {
@@ -54,13 +59,4 @@ type Account struct {
 	Login string `json:"login"`
 	ID    int64  `json:"id"`
 	Type  string `json:"type"`
-}
-
-// App is the GitHub App itself.
-type App struct {
-	ID          int64             `json:"id"`
-	Slug        string            `json:"slug"`
-	ClientID    string            `json:"client_id"`
-	Name        string            `json:"name"`
-	Permissions map[string]string `json:"permissions"`
 }

@@ -16,14 +16,14 @@ import (
 // token into a file.
 func TestAgentRendersToken(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 	agent, rendered := startAgent(t, v, v.CIToken(t))
 
 	token := waitForFile(t, agent, rendered, time.Minute)
-	if status, names := gh.Repositories(t, token); status != http.StatusOK || !slices.Equal(names, []string{"api", "web"}) {
+	if status, names := emu.Repositories(t, token); status != http.StatusOK || !slices.Equal(names, []string{"api", "web"}) {
 		t.Errorf("the rendered token reaches %v (HTTP %d); want role ci's [api web]", names, status)
 	}
-	if info := gh.TokenInfo(t, token); !info.RepositoriesNamed {
+	if info := emu.TokenInfo(t, token); !info.RepositoriesNamed {
 		t.Error("the rendered token was not narrowed to the role's repositories")
 	}
 

@@ -17,10 +17,10 @@ const loadClients = 4
 // production does, and kills the active server under load.
 func TestCluster(t *testing.T) {
 	t.Parallel()
-	gh := StartGitHub(t)
+	emu := StartEmulator(t)
 	c := StartCluster(t)
-	c.Nodes[0].MountGitHub(t, gh)
-	c.Nodes[0].WriteRoles(t, gh)
+	c.Nodes[0].MountGitHub(t, emu)
+	c.Nodes[0].WriteRoles(t, emu)
 
 	// The leader is looked up when needed: on a loaded machine a server
 	// starved of CPU for a heartbeat timeout (1 s) can lose leadership.
@@ -29,7 +29,7 @@ func TestCluster(t *testing.T) {
 			if v != c.Leader(t) {
 				v.RequireStandby(t) // so every request below is forwarded
 			}
-			requireServes(t, v, gh)
+			requireServes(t, v, emu)
 		})
 	}
 
@@ -38,7 +38,7 @@ func TestCluster(t *testing.T) {
 		standby.RequireStandby(t)
 		agent, rendered := startAgent(t, standby, standby.CIToken(t))
 		token := waitForFile(t, agent, rendered, time.Minute)
-		if status, names := gh.Repositories(t, token); status != http.StatusOK || !slices.Equal(names, []string{"api", "web"}) {
+		if status, names := emu.Repositories(t, token); status != http.StatusOK || !slices.Equal(names, []string{"api", "web"}) {
 			t.Errorf("the rendered token reaches %v (HTTP %d); want role ci's [api web]", names, status)
 		}
 		if !agent.stop(stopTimeout) {
@@ -48,7 +48,7 @@ func TestCluster(t *testing.T) {
 
 	var killed *Vault
 	t.Run("failover under load", func(t *testing.T) {
-		killed = failOver(t, c, gh)
+		killed = failOver(t, c, emu)
 	})
 
 	t.Run("the old leader rejoins and forwards", func(t *testing.T) {
@@ -59,22 +59,22 @@ func TestCluster(t *testing.T) {
 		killed.unseal(t)
 		c.WaitVoters(t, c.Leader(t))
 		killed.RequireStandby(t)
-		requireServes(t, killed, gh)
+		requireServes(t, killed, emu)
 	})
 }
 
 // requireServes mints, narrows, lists roles and revokes through v,
 // checking each outcome at GitHub.
-func requireServes(t *testing.T, v *Vault, gh *GitHub) {
+func requireServes(t *testing.T, v *Vault, emu *Emulator) {
 	t.Helper()
 	m := v.Mint(t, v.Token, "read", "github/token/ci")
-	wantMinted(t, gh, m, gh.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
+	wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
 	narrowed := v.Mint(t, v.Token, "write", "github/token/ci", "repositories=api")
-	wantMinted(t, gh, narrowed, gh.Sample.OrgInstallationID, []string{"api"}, ciPermissions)
+	wantMinted(t, emu, narrowed, emu.Sample.OrgInstallationID, []string{"api"}, ciPermissions)
 	wantRoleList(t, v, "admin", "ci")
 	for _, lease := range []Minted{m, narrowed} {
 		v.MustCLI(t, "lease", "revoke", "-sync", lease.LeaseID)
-		gh.RequireRevoked(t, lease.Token)
+		emu.RequireRevoked(t, lease.Token)
 	}
 }
 
@@ -82,7 +82,7 @@ func requireServes(t *testing.T, v *Vault, gh *GitHub) {
 // through a standby, measures what the clients saw, revokes every lease
 // from the new leader and counts the tokens no lease accounts for. It
 // returns the killed server.
-func failOver(t *testing.T, c *Cluster, gh *GitHub) *Vault {
+func failOver(t *testing.T, c *Cluster, emu *Emulator) *Vault {
 	t.Helper()
 	old := c.Leader(t)
 	c.WaitVoters(t, old) // a non-voter cannot take over
@@ -90,7 +90,7 @@ func failOver(t *testing.T, c *Cluster, gh *GitHub) *Vault {
 	old.MustCLI(t, "lease", "revoke", "-sync", "-prefix", "github/token/")
 	standby := c.Standby(t, old)
 	standby.RequireStandby(t)
-	tokensBefore := gh.TokenValues()
+	tokensBefore := emu.TokenValues()
 
 	load := startMintLoad(t, standby, loadClients)
 	waitUntil(t, 30*time.Second, "the clients to mint through the standby", func() bool {
@@ -118,13 +118,13 @@ func failOver(t *testing.T, c *Cluster, gh *GitHub) *Vault {
 			leader.Addr, took.ActiveTime.Format(time.RFC3339Nano))
 	}
 	leases := len(leaseIDs(t, leader, "github/token/ci/"))
-	unreturned := unreturnedLive(gh, tokensBefore, f.returned)
+	unreturned := unreturnedLive(emu, tokensBefore, f.returned)
 	leader.MustCLI(t, "lease", "revoke", "-sync", "-prefix", "github/token/")
 
 	for _, token := range f.returned {
-		gh.RequireRevoked(t, token)
+		emu.RequireRevoked(t, token)
 	}
-	orphans := liveTokens(gh)
+	orphans := liveTokens(emu)
 	// Leases Vault committed but never answered for were revoked with the
 	// rest; what is left is tokens whose lease never committed.
 	committedUnreturned := leases - len(f.returned)
@@ -140,7 +140,7 @@ func failOver(t *testing.T, c *Cluster, gh *GitHub) *Vault {
 	if len(f.beforeKill) == 0 {
 		t.Error("no lease was created before the kill")
 	}
-	requireOrphansInFlight(t, gh, took.ActiveTime, orphans, unreturned, committedUnreturned, f.inFlight)
+	requireOrphansInFlight(t, emu, took.ActiveTime, orphans, unreturned, committedUnreturned, f.inFlight)
 	return old
 }
 
@@ -148,13 +148,13 @@ func failOver(t *testing.T, c *Cluster, gh *GitHub) *Vault {
 // lease: each is one Vault never returned, minted before the new leader
 // took over; there are as many as unreturned tokens without a committed
 // lease; and no more than the requests in flight at the kill.
-func requireOrphansInFlight(t *testing.T, gh *GitHub, tookOver time.Time, orphans, unreturned []string, committedUnreturned, inFlight int) {
+func requireOrphansInFlight(t *testing.T, emu *Emulator, tookOver time.Time, orphans, unreturned []string, committedUnreturned, inFlight int) {
 	t.Helper()
 	for _, token := range orphans {
 		switch {
 		case !slices.Contains(unreturned, token):
 			t.Error("a token left live was returned to a client or minted before the load")
-		case !gh.TokenInfo(t, token).MintedAt.Before(tookOver):
+		case !emu.TokenInfo(t, token).MintedAt.Before(tookOver):
 			t.Errorf("a token left live was minted after the new leader became active at %s", tookOver)
 		}
 	}
@@ -165,7 +165,7 @@ func requireOrphansInFlight(t *testing.T, gh *GitHub, tookOver time.Time, orphan
 	if len(orphans) > inFlight {
 		t.Errorf("%d tokens live after revoking every lease; want at most the %d requests in flight at the kill", len(orphans), inFlight)
 	}
-	if n := gh.LiveTokens(); n != len(orphans) {
+	if n := emu.LiveTokens(); n != len(orphans) {
 		t.Errorf("the emulator counts %d live tokens; want %d", n, len(orphans))
 	}
 }
@@ -180,9 +180,9 @@ func leaseIDs(t *testing.T, leader *Vault, prefix string) []string {
 
 // unreturnedLive lists the tokens GitHub minted since tokensBefore that
 // are still live and that Vault never returned.
-func unreturnedLive(gh *GitHub, tokensBefore, returned []string) []string {
+func unreturnedLive(emu *Emulator, tokensBefore, returned []string) []string {
 	var out []string
-	for _, token := range liveTokens(gh) {
+	for _, token := range liveTokens(emu) {
 		if !slices.Contains(tokensBefore, token) && !slices.Contains(returned, token) {
 			out = append(out, token)
 		}
@@ -191,10 +191,10 @@ func unreturnedLive(gh *GitHub, tokensBefore, returned []string) []string {
 }
 
 // liveTokens lists the tokens GitHub holds neither revoked nor expired.
-func liveTokens(gh *GitHub) []string {
+func liveTokens(emu *Emulator) []string {
 	var out []string
-	for _, token := range gh.TokenValues() {
-		if info, ok := gh.Token(token); ok && !info.Revoked && !info.Expired {
+	for _, token := range emu.TokenValues() {
+		if info, ok := emu.Token(token); ok && !info.Revoked && !info.Expired {
 			out = append(out, token)
 		}
 	}

@@ -27,12 +27,12 @@ import (
 // the audit log. Other mistyped values are quoted to 64 bytes at most.
 func TestHostileInputNeverEchoed(t *testing.T) {
 	t.Parallel()
-	gh := StartGitHub(t)
+	emu := StartEmulator(t)
 	v := StartDevVault(t)
 	auditLog := filepath.Join(t.TempDir(), "audit.log")
 	v.MustCLI(t, "audit", "enable", "file", "file_path="+auditLog)
 	v.MustCLI(t, "secrets", "enable", "-path=github", pluginName)
-	keyPEM, err := os.ReadFile(gh.KeyFile)
+	keyPEM, err := os.ReadFile(emu.KeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +95,11 @@ func leaksKey(text string, pemLines []string) bool {
 // deliver.
 func TestHostileAbandonedRequests(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 	// One mint first, so that role ci's owner is resolved and cached: the
 	// abandoned requests then go straight to the mint.
 	v.Mint(t, v.Token, "read", "github/token/ci")
-	gh.SetLatency(800 * time.Millisecond)
+	emu.SetLatency(800 * time.Millisecond)
 	const callers = 6
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
@@ -118,10 +118,10 @@ func TestHostileAbandonedRequests(t *testing.T) {
 		}
 	}
 	// GitHub mints every request: the plugin completes what it sent.
-	waitFor(t, "the emulator to mint every abandoned request", func() bool { return gh.Stats().TokensMinted == 1+callers })
-	gh.SetLatency(0)
+	waitFor(t, "the emulator to mint every abandoned request", func() bool { return emu.Stats().TokensMinted == 1+callers })
+	emu.SetLatency(0)
 	v.MustCLI(t, "lease", "revoke", "-prefix", "-sync", "github/token/")
-	waitFor(t, "no live token at GitHub", func() bool { return gh.LiveTokens() == 0 })
+	waitFor(t, "no live token at GitHub", func() bool { return emu.LiveTokens() == 0 })
 }
 
 // abandonedMint reads github/token/ci over HTTP and hangs up after timeout.
@@ -158,9 +158,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // revocation reaches GitHub, whichever way GitHub's clock is off.
 func TestHostileSkewedGitHubClock(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 	for _, skew := range []time.Duration{-2 * time.Hour, 20 * time.Minute} {
-		gh.SetClockSkew(skew)
+		emu.SetClockSkew(skew)
 		m := v.Mint(t, v.Token, "read", "github/token/ci")
 		var lookup struct{ Data struct{ TTL int } }
 		decodeJSON(t, v.MustCLI(t, "lease", "lookup", "-format=json", m.LeaseID), &lookup)
@@ -170,7 +170,7 @@ func TestHostileSkewedGitHubClock(t *testing.T) {
 			}
 		}
 		v.MustCLI(t, "lease", "revoke", "-sync", m.LeaseID)
-		gh.RequireRevoked(t, m.Token)
+		emu.RequireRevoked(t, m.Token)
 	}
 }
 
@@ -178,18 +178,18 @@ func TestHostileSkewedGitHubClock(t *testing.T) {
 // next revocation reaches GitHub.
 func TestHostileRedirectedRevocation(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 	m := v.Mint(t, v.Token, "read", "github/token/ci")
-	gh.FailNext(1, ghemu.Fault{Status: http.StatusMovedPermanently, PathPrefix: "/installation/token",
-		Header: http.Header{"Location": {gh.URL + "/moved/installation/token"}}})
+	emu.FailNext(1, ghemu.Fault{Status: http.StatusMovedPermanently, PathPrefix: "/installation/token",
+		Header: http.Header{"Location": {emu.URL + "/moved/installation/token"}}})
 	if r := v.CLI(t, "lease", "revoke", "-sync", m.LeaseID); r.Code == 0 {
 		t.Fatal("a redirected revocation succeeded; Vault forgot a live token's lease")
 	}
-	gh.RequireLive(t, m.Token)
+	emu.RequireLive(t, m.Token)
 	v.MustCLI(t, "lease", "lookup", m.LeaseID)
 	v.MustCLI(t, "lease", "revoke", "-sync", m.LeaseID)
-	gh.RequireRevoked(t, m.Token)
-	if n := gh.Count("", "/moved"); n != 0 {
+	emu.RequireRevoked(t, m.Token)
+	if n := emu.Count("", "/moved"); n != 0 {
 		t.Errorf("the redirect was followed %d times", n)
 	}
 }
@@ -199,9 +199,9 @@ func TestHostileRedirectedRevocation(t *testing.T) {
 // them instead of dropping them.
 func TestHostileReadParameters(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 	m := v.Mint(t, v.Token, "read", "github/token/ci", "repositories=api", "permissions=contents=read")
-	wantMinted(t, gh, m, gh.Sample.OrgInstallationID, []string{"api"}, map[string]string{"contents": "read"})
+	wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api"}, map[string]string{"contents": "read"})
 
 	r := v.CLI(t, "read", "github/roles/ci", "repositories=api")
 	if r.Code == 0 || !strings.Contains(r.Stderr, "takes no parameters") {

@@ -96,13 +96,13 @@ func setupActionsLogin(t *testing.T, v *Vault, key *rsa.PrivateKey) string {
 
 func TestIdentityTemplatedRoleForGitHubActions(t *testing.T) {
 	t.Parallel()
-	gh := StartGitHub(t)
+	emu := StartEmulator(t)
 	for id, name := range map[int64]string{3001: "widgets", 3002: "gadgets"} {
-		gh.AddRepository(ghemu.Repository{ID: id, Owner: "acme", Name: name})
-		gh.SelectRepositories(gh.Sample.OrgInstallationID, id)
+		emu.AddRepository(ghemu.Repository{ID: id, Owner: "acme", Name: name})
+		emu.SelectRepositories(emu.Sample.OrgInstallationID, id)
 	}
 	v := StartDevVault(t)
-	v.MountGitHub(t, gh)
+	v.MountGitHub(t, emu)
 	oidcKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestIdentityTemplatedRoleForGitHubActions(t *testing.T) {
 			t.Fatalf("login as acme/%s: %s", repo, r.Stderr)
 		}
 		m := v.Mint(t, strings.TrimSpace(r.Stdout), "read", "github/token/actions")
-		info := gh.TokenInfo(t, m.Token)
+		info := emu.TokenInfo(t, m.Token)
 		if !slices.Equal(info.RepositoryNames, []string{repo}) || !slices.Equal(m.Repositories, []string{repo}) {
 			t.Errorf("the job of acme/%s got a token reaching %v (Vault says %v); want %s only", repo, info.RepositoryNames, m.Repositories, repo)
 		}
@@ -140,7 +140,7 @@ func TestIdentityTemplatedRoleForGitHubActions(t *testing.T) {
 	if res := v.CLI(t, "read", "github/token/actions"); res.Code == 0 || !strings.Contains(res.Stderr, "no entity") {
 		t.Errorf("a root token reading token/actions: exit %d, %q; want a 400 saying it has no identity", res.Code, res.Stderr)
 	}
-	if n := gh.Stats().TokensMinted; n != 2 {
+	if n := emu.Stats().TokensMinted; n != 2 {
 		t.Errorf("GitHub minted %d tokens; want one per acme job", n)
 	}
 }

@@ -23,12 +23,12 @@ const metricsPolicy = `path "github/metrics" {
 // revocation, and checks that Vault's ACL guards the path.
 func TestMetricsScrape(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 	ci := v.CIToken(t)
 	m := v.Mint(t, ci, "read", "github/token/ci")
 	v.Mint(t, ci, "read", "github/token/ci")
 	v.MustCLI(t, "lease", "revoke", "-sync", m.LeaseID)
-	gh.RequireRevoked(t, m.Token)
+	emu.RequireRevoked(t, m.Token)
 
 	v.MustCLI(t, "policy", "write", "metrics", v.writeFile(t, "metrics-policy.hcl", metricsPolicy))
 	scraper := v.MustCLI(t, "token", "create", "-policy=metrics", "-field=token")

@@ -12,20 +12,20 @@ func TestUpgradeInPlace(t *testing.T) {
 	t.Parallel()
 	const oldVersion, newVersion = "v0.1.0", "v0.2.0"
 	v := StartDevVault(t) // first: it skips the test with -short
-	gh := StartGitHub(t)
+	emu := StartEmulator(t)
 	builds := buildPluginVersions(t, oldVersion, newVersion)
 	oldExe := v.InstallPluginVersion(t, builds[oldVersion])
 	newExe := v.InstallPluginVersion(t, builds[newVersion])
 
-	v.MountGitHub(t, gh, "-plugin-version="+oldVersion)
-	v.WriteRoles(t, gh)
+	v.MountGitHub(t, emu, "-plugin-version="+oldVersion)
+	v.WriteRoles(t, emu)
 	requireRunning(t, v, builds[oldVersion])
 
 	// Leases the old version minted, to be revoked by the new one.
 	oldCI := v.Mint(t, v.Token, "read", "github/token/ci")
-	requireMintedBy(t, gh, oldVersion)
+	requireMintedBy(t, emu, oldVersion)
 	oldAdmin := v.Mint(t, v.Token, "read", "github/token/admin")
-	requireMintedBy(t, gh, oldVersion)
+	requireMintedBy(t, emu, oldVersion)
 	state := engineState(t, v)
 
 	var newCI Minted
@@ -42,8 +42,8 @@ func TestUpgradeInPlace(t *testing.T) {
 		waitNoProcess(t, oldExe, stopTimeout)
 
 		newCI = v.Mint(t, v.Token, "read", "github/token/ci")
-		requireMintedBy(t, gh, newVersion)
-		wantMinted(t, gh, newCI, gh.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
+		requireMintedBy(t, emu, newVersion)
+		wantMinted(t, emu, newCI, emu.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
 		if len(pidsOf(t, newExe)) == 0 {
 			t.Errorf("no process runs %s after minting through it", newExe)
 		}
@@ -58,7 +58,7 @@ func TestUpgradeInPlace(t *testing.T) {
 
 	t.Run("the new version revokes the old version's leases", func(t *testing.T) {
 		for _, m := range []Minted{oldCI, oldAdmin} {
-			revokeBy(t, v, gh, m, newVersion)
+			revokeBy(t, v, emu, m, newVersion)
 		}
 	})
 
@@ -70,14 +70,14 @@ func TestUpgradeInPlace(t *testing.T) {
 		requireEngineState(t, v, state)
 
 		rolledBack := v.Mint(t, v.Token, "read", "github/token/ci")
-		requireMintedBy(t, gh, oldVersion)
-		wantMinted(t, gh, rolledBack, gh.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
+		requireMintedBy(t, emu, oldVersion)
+		wantMinted(t, emu, rolledBack, emu.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
 		// The old version revokes what the new one minted as well as its own.
-		revokeBy(t, v, gh, newCI, oldVersion)
-		revokeBy(t, v, gh, rolledBack, oldVersion)
+		revokeBy(t, v, emu, newCI, oldVersion)
+		revokeBy(t, v, emu, rolledBack, oldVersion)
 	})
 	if ok {
-		if n := gh.LiveTokens(); n != 0 {
+		if n := emu.LiveTokens(); n != 0 {
 			t.Errorf("%d tokens are still live at GitHub after every lease was revoked", n)
 		}
 	}
@@ -96,9 +96,9 @@ func requireRunning(t *testing.T, v *Vault, b pluginBuild) {
 
 // requireMintedBy checks that the last token was minted by the given
 // version: the plugin names its version in its User-Agent.
-func requireMintedBy(t *testing.T, gh *GitHub, version string) {
+func requireMintedBy(t *testing.T, emu *Emulator, version string) {
 	t.Helper()
-	if ua := gh.MintUserAgent(t); !fromVersion(ua, version) {
+	if ua := emu.MintUserAgent(t); !fromVersion(ua, version) {
 		t.Errorf("the token was minted with User-Agent %q; want the plugin's %s", ua, version)
 	}
 }
@@ -106,12 +106,12 @@ func requireMintedBy(t *testing.T, gh *GitHub, version string) {
 // revokeBy revokes a lease and checks at GitHub that the token is dead and
 // that the given plugin version revoked it. -sync makes a failed
 // revocation fail the command rather than leave it to Vault's retries.
-func revokeBy(t *testing.T, v *Vault, gh *GitHub, m Minted, version string) {
+func revokeBy(t *testing.T, v *Vault, emu *Emulator, m Minted, version string) {
 	t.Helper()
-	gh.RequireLive(t, m.Token)
+	emu.RequireLive(t, m.Token)
 	v.MustCLI(t, "lease", "revoke", "-sync", m.LeaseID)
-	gh.RequireRevoked(t, m.Token)
-	agents := gh.RevokeUserAgents(t, m.Token)
+	emu.RequireRevoked(t, m.Token)
+	agents := emu.RevokeUserAgents(t, m.Token)
 	if len(agents) != 1 || !fromVersion(agents[0], version) {
 		t.Errorf("GitHub received revocations from %q; want one from the plugin's %s", agents, version)
 	}

@@ -25,9 +25,8 @@ import (
 )
 
 const (
-	pluginName    = "vault-plugin-secrets-github-app"
-	pluginVersion = "v0.1.0"
-	devRootToken  = "root"
+	pluginName   = "vault-plugin-secrets-github-app"
+	devRootToken = "root"
 
 	// Bounds on waiting for processes; generous because two cores run a
 	// race-instrumented test binary next to several Vault servers.
@@ -35,6 +34,16 @@ const (
 	stopTimeout    = 20 * time.Second
 	commandTimeout = 60 * time.Second
 )
+
+// pluginVersion is the version make build stamps, from the repository's
+// VERSION file (tests run in tests/e2e).
+var pluginVersion = func() string {
+	v, err := os.ReadFile(filepath.Join("..", "..", "VERSION"))
+	if err != nil {
+		panic(fmt.Sprintf("reading the plugin's version: %v", err))
+	}
+	return strings.TrimSpace(string(v))
+}()
 
 // binaries are the executables under test.
 type binaries struct {

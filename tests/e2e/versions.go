@@ -110,7 +110,7 @@ func (v *Vault) Mount(t *testing.T, path string) api.MountOutput {
 // MintUserAgent returns the User-Agent of the most recent token creation
 // GitHub received: the plugin names its version there, so it tells which
 // version minted the token just returned.
-func (g *GitHub) MintUserAgent(t *testing.T) string {
+func (g *Emulator) MintUserAgent(t *testing.T) string {
 	t.Helper()
 	reqs := g.Requests()
 	for i := len(reqs) - 1; i >= 0; i-- {
@@ -124,7 +124,7 @@ func (g *GitHub) MintUserAgent(t *testing.T) string {
 
 // RevokeUserAgents returns the User-Agent of every revocation request GitHub
 // received for the token, which tells which plugin version revoked it.
-func (g *GitHub) RevokeUserAgents(t *testing.T, token string) []string {
+func (g *Emulator) RevokeUserAgents(t *testing.T, token string) []string {
 	t.Helper()
 	var agents []string
 	for _, r := range g.Requests() {

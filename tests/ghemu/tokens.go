@@ -39,9 +39,6 @@ type TokenInfo struct {
 // tokenLifetime is how long GitHub's installation tokens live.
 const tokenLifetime = time.Hour
 
-// maxTokenRepos is how many repositories one mint request may name.
-const maxTokenRepos = 500
-
 // GitHub's replies to bad mint requests and bad tokens (see the facts sheet).
 var (
 	errBadJSON        = &apiError{http.StatusBadRequest, "Problems parsing JSON"}
@@ -105,7 +102,7 @@ func (s *Server) mint(appID, installationID int64, body []byte, u urls) (*mintBo
 	if bodyErr != nil {
 		return nil, bodyErr
 	}
-	if len(req.Repositories)+len(req.RepositoryIDs) > maxTokenRepos {
+	if len(req.Repositories)+len(req.RepositoryIDs) > ghclient.MaxTokenRepositories {
 		return nil, errTooManyRepos
 	}
 	repos, err := s.namedRepos(in, req)
