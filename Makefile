@@ -1,12 +1,14 @@
 PLUGIN      := vault-plugin-secrets-github-app
 BIN         := bin/$(PLUGIN)
-VERSION     ?= v0.1.0
+# VERSION is the one place the version is set; make release VERSION=vX.Y.Z
+# stamps another.
+VERSION     ?= $(shell cat VERSION)
 LDFLAGS     := -X github.com/vault-github-app/vault-plugin-secrets-github-app.Version=$(VERSION)
 FUZZTIME    ?= 60s
 # CI_FUZZTIME is how long `make test` runs each fuzz target.
 CI_FUZZTIME ?= 10s
 
-.PHONY: all build vault test test-unit test-e2e demo bench fuzz fmt vet clean
+.PHONY: all build vault test test-unit demo bench fuzz fmt vet clean release release-check lint
 
 all: build
 
@@ -22,6 +24,7 @@ vault:
 test: build vault
 	VAULT_BIN=$(CURDIR)/.tools/bin/vault PLUGIN_BIN=$(CURDIR)/$(BIN) go test -race -count=1 -timeout 45m ./...
 	scripts/fuzz.sh $(CI_FUZZTIME)
+	scripts/release-check.sh --quick
 
 # test-unit skips the suites that need a Vault server.
 test-unit:
@@ -42,5 +45,21 @@ fmt:
 vet:
 	go vet ./...
 
+# release writes dist/: static, reproducible binaries for four platforms
+# and SHA256SUMS (see scripts/release.sh). make release VERSION=vX.Y.Z
+release:
+	scripts/release.sh $(VERSION)
+
+# release-check builds every platform twice, from two directories with
+# separate empty build caches, and requires identical bytes (~25 min on
+# 2 shared cores).
+# make test runs a quick linux/amd64 variant.
+release-check:
+	scripts/release-check.sh
+
+# lint runs the golangci-lint release pinned in scripts/lint/go.mod.
+lint:
+	scripts/lint.sh
+
 clean:
-	rm -rf bin .tools
+	rm -rf bin .tools dist

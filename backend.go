@@ -4,8 +4,10 @@ package githubapp
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -14,8 +16,9 @@ import (
 )
 
 // Version is the plugin's version, stamped at build time with
-// -ldflags "-X github.com/vault-github-app/vault-plugin-secrets-github-app.Version=…".
-var Version = "v0.1.0-dev"
+// -ldflags "-X github.com/vault-github-app/vault-plugin-secrets-github-app.Version=…"
+// from the VERSION file (make build); a plain go build reports v0.0.0-dev.
+var Version = "v0.0.0-dev"
 
 // operationPrefix names every operation in the OpenAPI spec, giving
 // operation IDs such as "github-app-write-config".
@@ -50,33 +53,59 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 // call and no storage decoding. Storage writes and Invalidate drop the cache.
 type backend struct {
 	*framework.Backend
+	input inputRules
+
+	// httpClient carries every GitHub call of the mount, whatever the
+	// config: one connection pool, kept across config changes, so neither
+	// a config change nor a burst of revocations dials anew per request.
+	httpClient *http.Client
 
 	lock sync.RWMutex
-	// github is built from the stored config on first use and dropped
+	// client is built from the stored config on first use and dropped
 	// whenever the config changes; nil means "not built yet".
-	github *githubState
+	client *appClient
 	roles  map[string]*role
+	// revokers revoke tokens minted under another base_url than the
+	// config's (it moved, or was deleted): one client per base URL.
+	revokers map[string]*ghclient.Client
+
+	metrics *metrics
 }
 
 func newBackend() *backend {
-	b := &backend{roles: make(map[string]*role)}
+	b := &backend{
+		roles:      make(map[string]*role),
+		revokers:   make(map[string]*ghclient.Client),
+		httpClient: ghclient.NewHTTPClient(),
+		metrics:    newMetrics(),
+	}
+	token := pathToken(b)
+	b.countMints(token)
 	b.Backend = &framework.Backend{
 		Help:           strings.TrimSpace(backendHelp),
 		BackendType:    logical.TypeLogical,
 		RunningVersion: Version,
 		Invalidate:     b.invalidate,
+		Clean:          b.clean,
 		PathsSpecial: &logical.Paths{
 			SealWrapStorage: []string{configStoragePath},
 		},
 		Paths: framework.PathAppend(
 			[]*framework.Path{pathConfig(b)},
 			pathRoles(b),
-			[]*framework.Path{pathToken(b)},
+			[]*framework.Path{token, pathMetrics(b)},
 			pathInstallations(b),
 		),
-		Secrets: []*framework.Secret{secretToken(b)},
+		Secrets: []*framework.Secret{b.countRevocations(secretToken(b))},
 	}
+	// Reading token/<role> narrows with the same fields a write takes.
+	b.input = newInputRules(b.Paths, token)
 	return b
+}
+
+// clean runs when the mount is unmounted or the plugin stops.
+func (b *backend) clean(context.Context) {
+	b.httpClient.CloseIdleConnections()
 }
 
 // invalidate runs when another node (replication) or this one changes
@@ -84,7 +113,7 @@ func newBackend() *backend {
 func (b *backend) invalidate(_ context.Context, key string) {
 	switch {
 	case key == configStoragePath:
-		b.resetGitHub()
+		b.resetClient()
 	case strings.HasPrefix(key, roleStoragePrefix):
 		b.forgetRole(strings.TrimPrefix(key, roleStoragePrefix))
 	}
@@ -96,45 +125,60 @@ func userAgent() string {
 	return "vault-plugin-secrets-github-app/" + Version
 }
 
-// githubState is everything derived from one version of the config. It is
-// replaced as a whole, so a request never mixes two configs.
-type githubState struct {
-	config        *appConfig
-	client        *ghclient.Client
-	installations *installationCache
+// appClient is the GitHub App as one version of the config sets it up: the
+// config, the API client that signs as the App, and what is cached from
+// GitHub for it. It is replaced as a whole, so a request never mixes two
+// configs.
+type appClient struct {
+	config *appConfig
+	api    *ghclient.Client
+	// owners maps lower-case owner logins to their installation IDs.
+	owners *ttlCache[string, int64]
+	// repositories maps installation IDs to the repositories they reach,
+	// for roles with patterns.
+	repositories *ttlCache[int64, []ghclient.Repository]
 }
 
-// githubFor returns the state for the stored config, building it on first
-// use. It returns (nil, nil) when the engine is not configured.
-func (b *backend) githubFor(ctx context.Context, s logical.Storage) (*githubState, error) {
+// ownerCacheTTL bounds how long a moved or re-created installation can be
+// missed; owner roles otherwise cost two GitHub calls per token.
+const ownerCacheTTL = 5 * time.Minute
+
+// getClient returns the App client for the stored config, building it on
+// first use. It returns (nil, nil) when the engine is not configured.
+func (b *backend) getClient(ctx context.Context, s logical.Storage) (*appClient, error) {
 	b.lock.RLock()
-	gh := b.github
+	app := b.client
 	b.lock.RUnlock()
-	if gh != nil {
-		return gh, nil
+	if app != nil {
+		return app, nil
 	}
 
 	// Build under the write lock: a concurrent config write cannot slip
 	// between reading storage and caching what was read.
 	b.lock.Lock()
 	defer b.lock.Unlock()
-	if b.github != nil {
-		return b.github, nil
+	if b.client != nil {
+		return b.client, nil
 	}
 	cfg, err := readConfig(ctx, s)
 	if err != nil || cfg == nil {
 		return nil, err
 	}
-	client, err := cfg.newClient(b.Logger())
+	api, err := cfg.newClient(b.httpClient, b.Logger(), b.metrics)
 	if err != nil {
 		return nil, err
 	}
-	b.github = &githubState{config: cfg, client: client, installations: newInstallationCache()}
-	return b.github, nil
+	b.client = &appClient{
+		config:       cfg,
+		api:          api,
+		owners:       newTTLCache[string, int64](ownerCacheTTL, 0),
+		repositories: newTTLCache[int64, []ghclient.Repository](repositoryListTTL, failedListingTTL),
+	}
+	return b.client, nil
 }
 
-func (b *backend) resetGitHub() {
+func (b *backend) resetClient() {
 	b.lock.Lock()
-	b.github = nil
+	b.client = nil
 	b.lock.Unlock()
 }

@@ -58,13 +58,16 @@ func pkcs8PEM(t testing.TB, key any) string {
 // testEnv is a backend on in-memory storage, configured against an
 // emulated GitHub that holds the sample App, org and user.
 type testEnv struct {
-	t       testing.TB
-	b       *backend
-	storage logical.Storage
-	gh      *ghemu.Server
-	sample  ghemu.Sample
-	key     *rsa.PrivateKey
-	logs    *syncBuffer
+	t        testing.TB
+	b        *backend
+	storage  logical.Storage
+	emulator *ghemu.Server // the emulated GitHub
+	sample   ghemu.Sample
+	key      *rsa.PrivateKey
+	logs     *syncBuffer
+	// system answers the backend's questions to Vault; tests set the
+	// caller's entity (EntityVal, GroupsVal) on it.
+	system *logical.StaticSystemView
 }
 
 // syncBuffer collects the backend's log output for assertions.
@@ -100,10 +103,10 @@ func newUnconfiguredEnv(t testing.TB) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh := ghemu.NewTestServer(t)
+	emulator := ghemu.NewTestServer(t)
 	return &testEnv{
-		t: t, b: b.(*backend), storage: conf.StorageView, gh: gh, key: key, logs: logs,
-		sample: gh.SeedSample(testAppID, testClientID, &key.PublicKey),
+		t: t, b: b.(*backend), storage: conf.StorageView, emulator: emulator, key: key, logs: logs, system: system,
+		sample: emulator.SeedSample(testAppID, testClientID, &key.PublicKey),
 	}
 }
 
@@ -114,7 +117,7 @@ func newTestEnv(t testing.TB) *testEnv {
 	e.mustWrite("config", map[string]any{
 		fieldAppID:      testAppID,
 		fieldPrivateKey: pkcs1PEM(e.key),
-		fieldBaseURL:    e.gh.URL(),
+		fieldBaseURL:    e.emulator.URL(),
 	})
 	return e
 }
@@ -227,7 +230,7 @@ func requireSameStorage(t testing.TB, before, after map[string]string) {
 func TestBackend_InvalidateDropsCachedState(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
-	if _, err := e.b.githubFor(context.Background(), e.storage); err != nil {
+	if _, err := e.b.getClient(context.Background(), e.storage); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.b.getRole(context.Background(), e.storage, "ci"); err != nil {
@@ -239,7 +242,7 @@ func TestBackend_InvalidateDropsCachedState(t *testing.T) {
 
 	e.b.lock.RLock()
 	defer e.b.lock.RUnlock()
-	if e.b.github != nil {
+	if e.b.client != nil {
 		t.Error("config invalidation kept the cached client")
 	}
 	if _, ok := e.b.roles["ci"]; ok {

@@ -21,8 +21,8 @@ func TestConcurrency_MintReadAndRewriteAtOnce(t *testing.T) {
 	// that sees client_id with the github.com-style URL, or app_id alone
 	// with the /api/v3 URL, has seen half of one write and half of another.
 	configs := []map[string]any{
-		{fieldAppID: testAppID, fieldClientID: "", fieldBaseURL: e.gh.URL(), fieldPrivateKey: keyPEM},
-		{fieldClientID: testClientID, fieldBaseURL: e.gh.URL() + "/api/v3", fieldPrivateKey: keyPEM},
+		{fieldAppID: testAppID, fieldClientID: "", fieldBaseURL: e.emulator.URL(), fieldPrivateKey: keyPEM},
+		{fieldClientID: testClientID, fieldBaseURL: e.emulator.URL() + "/api/v3", fieldPrivateKey: keyPEM},
 	}
 	e.mustWrite("roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api"})
 	e.mustWrite("roles/id", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
@@ -63,7 +63,7 @@ func TestConcurrency_MintReadAndRewriteAtOnce(t *testing.T) {
 			t.Fatalf("revoking a lease: %v", err)
 		}
 	}
-	if live := e.gh.LiveTokens(); live != 0 {
+	if live := e.emulator.LiveTokens(); live != 0 {
 		t.Fatalf("%d tokens still live after revoking all %d leases", live, len(leases))
 	}
 }

@@ -8,31 +8,38 @@ import (
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
 
 // parseFuzzScope reads a scope the way a request would carry it; ok is
 // false when the framework or the plugin refuses it.
-func parseFuzzScope(repos, ids, perms string) (scope, bool) {
+func parseFuzzScope(form scopeForm, repos, ids, perms string) (scope, bool) {
 	d := &framework.FieldData{
 		Raw:    map[string]any{fieldRepositories: repos, fieldRepositoryIDs: ids, fieldPermissions: perms},
-		Schema: scopeFields(""),
+		Schema: scopeFields(form, ""),
 	}
 	if d.Validate() != nil {
 		return scope{}, false
 	}
-	in, _, err := readScope(d)
+	in, _, err := readScope(d, form)
 	return in.scope, err == nil
 }
 
-// requireValidScope checks what readScope promises of anything it accepts.
-func requireValidScope(t *testing.T, s scope) {
+// requireValidScope checks what readScope promises of anything it accepts:
+// names, and for a role, well-formed patterns and identity templates.
+func requireValidScope(t *testing.T, s scope, form scopeForm) {
 	t.Helper()
 	if n := len(s.Repositories) + len(s.RepositoryIDs); n > maxRepositories {
 		t.Fatalf("accepted %d repositories", n)
 	}
-	for _, name := range s.Repositories {
-		if !repoNamePattern.MatchString(name) {
-			t.Fatalf("accepted repository name %q", name)
+	for _, entry := range s.Repositories {
+		valid := repoNamePattern.MatchString(entry)
+		if form == roleScope {
+			valid = valid || repositoryPattern.MatchString(entry) || (isTemplate(entry) && validateTemplate(fieldRepositories, entry) == nil)
+		}
+		if !valid {
+			t.Fatalf("accepted repository entry %q", entry)
 		}
 	}
 	for _, id := range s.RepositoryIDs {
@@ -41,7 +48,7 @@ func requireValidScope(t *testing.T, s scope) {
 		}
 	}
 	for name, level := range s.Permissions {
-		if !permissionPattern.MatchString(name) || permissionLevels[level] == 0 {
+		if !permissionPattern.MatchString(name) || !ghclient.IsLevel(level) {
 			t.Fatalf("accepted permission %q=%q", name, level)
 		}
 	}
@@ -55,7 +62,7 @@ func requireInside(t *testing.T, got, role scope) {
 			t.Fatal("narrowing widened a restricted role to every repository")
 		}
 		for _, name := range got.Repositories {
-			if !slices.ContainsFunc(role.Repositories, func(r string) bool { return strings.EqualFold(r, name) }) {
+			if !slices.ContainsFunc(role.Repositories, func(r string) bool { return strings.EqualFold(r, name) || matchesPattern(r, name) }) {
 				t.Fatalf("narrowed scope reaches %q outside the role", name)
 			}
 		}
@@ -70,7 +77,7 @@ func requireInside(t *testing.T, got, role scope) {
 			t.Fatal("narrowing widened a role to every permission")
 		}
 		for name, level := range got.Permissions {
-			if granted, ok := role.Permissions[name]; !ok || !levelCovers(granted, level) {
+			if granted, ok := role.Permissions[name]; !ok || !ghclient.LevelCovers(granted, level) {
 				t.Fatalf("narrowed scope has %s=%s beyond the role", name, level)
 			}
 		}
@@ -83,22 +90,28 @@ func FuzzScopeNarrowing(f *testing.F) {
 	f.Add("api", "", "contents=read", "", "", "")
 	f.Add("acme/api", "-1", "Contents=Read", "a b", "x", "contents")
 	f.Add("api", "", "workflows=write", "api,api", "1,1", "=read,contents=read")
+	f.Add("team-a-*,*-svc", "", "contents=read", "TEAM-A-web,x-svc", "", "")
+	f.Add("a?c,[ab]", "", "", "abc", "", "")
+	f.Add("{{identity.entity.name}}", "", "", "*", "", "")
 	f.Fuzz(func(t *testing.T, roleRepos, roleIDs, rolePerms, reqRepos, reqIDs, reqPerms string) {
-		role, ok := parseFuzzScope(roleRepos, roleIDs, rolePerms)
+		role, ok := parseFuzzScope(roleScope, roleRepos, roleIDs, rolePerms)
 		if !ok {
 			return
 		}
-		requireValidScope(t, role)
-		req, ok := parseFuzzScope(reqRepos, reqIDs, reqPerms)
+		requireValidScope(t, role, roleScope)
+		req, ok := parseFuzzScope(requestScope, reqRepos, reqIDs, reqPerms)
 		if !ok {
 			return
 		}
-		requireValidScope(t, req)
+		requireValidScope(t, req, requestScope)
 		got, err := role.narrow(req)
 		if err != nil {
 			return
 		}
 		requireInside(t, got, role)
+		if hasPattern(role) || slices.ContainsFunc(role.Repositories, isTemplate) {
+			return // patterns and templates are not names a request can send
+		}
 		if _, err := role.narrow(role); err != nil {
 			t.Fatalf("a role cannot narrow to its own scope: %v", err)
 		}
@@ -112,6 +125,9 @@ func FuzzRoleWrite(f *testing.F) {
 		f.Add(seed, "acme")
 	}
 	f.Add("ci", "-acme")
+	f.Add("ci", "{{identity.entity.aliases.auth_jwt_1234.metadata.repository_owner}}")
+	f.Add("ci", "{{time.now}}")
+	f.Add("ci", "{{identity.entity.name")
 	conf := logical.TestBackendConfig()
 	b, err := Factory(context.Background(), conf)
 	if err != nil {
@@ -130,7 +146,7 @@ func FuzzRoleWrite(f *testing.F) {
 			}
 			return
 		}
-		if validateRoleName(name) != nil || !ownerPattern.MatchString(owner) {
+		if validateRoleName(name) != nil || checkOwner(strings.TrimSpace(owner)) != nil {
 			t.Fatalf("accepted role %q with owner %q", name, owner)
 		}
 		if len(keys) != 1 || keys[0] != roleStoragePrefix+name {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/hashicorp/vault/sdk/logical"
 
@@ -23,9 +24,18 @@ func githubFailure(cfg *appConfig, action string, err error) (*logical.Response,
 	if errors.As(err, &limited) {
 		return nil, logical.CodedError(http.StatusTooManyRequests, action+": "+limited.Error())
 	}
+	if ghclient.IsInvalidReply(err) {
+		return nil, logical.CodedError(http.StatusBadGateway, fmt.Sprintf(
+			"%s: %s; nothing was handed out, and any token the reply carried was revoked", action, err))
+	}
 	var apiErr *ghclient.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode >= 500 {
 		return nil, fmt.Errorf("%s: %w", action, err)
+	}
+	if apiErr.StatusCode/100 == 3 {
+		// GitHub never redirects these endpoints: something in between is
+		// misconfigured or hostile, which is no fault of the caller's.
+		return nil, logical.CodedError(http.StatusBadGateway, fmt.Sprintf("%s: %s", action, err))
 	}
 	switch {
 	case ghclient.IsKeyMismatch(err):
@@ -53,4 +63,13 @@ func githubStatus(err error) int {
 func installationGone(err error) bool {
 	status := githubStatus(err)
 	return status == http.StatusNotFound || status == http.StatusForbidden
+}
+
+// repositoryRefused reports GitHub's 422 for a repository that does not
+// exist or the installation cannot reach, as opposed to one for
+// permissions.
+func repositoryRefused(err error) bool {
+	var apiErr *ghclient.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnprocessableEntity &&
+		strings.Contains(strings.ToLower(apiErr.Message), "repositor")
 }

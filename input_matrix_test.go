@@ -39,6 +39,8 @@ func wrongTypeValues(t framework.FieldType) []any {
 		return []any{42, []any{"no-equals-sign"}, "=read"}
 	case framework.TypeDurationSecond:
 		return []any{"soon", nested, "-1h"}
+	case framework.TypeBool:
+		return []any{"maybe", nested, []any{true, false}}
 	}
 	return nil
 }
@@ -55,7 +57,7 @@ func writablePaths(e *testEnv) []struct {
 		op    logical.Operation
 		valid map[string]any
 	}{
-		{"config", logical.UpdateOperation, map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: e.gh.URL()}},
+		{"config", logical.UpdateOperation, map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: e.emulator.URL()}},
 		{"roles/ci", logical.UpdateOperation, map[string]any{fieldOwner: "acme"}},
 		{"token/ci", logical.UpdateOperation, map[string]any{}},
 	}
@@ -115,6 +117,18 @@ func badInputs(e *testEnv) []badInput {
 		{"huge role name", logical.UpdateOperation, "roles/" + huge, map[string]any{fieldOwner: "acme"}, "role name"},
 		{"huge token role name", logical.ReadOperation, "token/" + huge, nil, "role name"},
 		{"unknown fields", logical.UpdateOperation, "roles/ci", role(strings.Repeat("y", 5000), 1), "unknown field"},
+		{"null repositories", logical.UpdateOperation, "roles/ci", role(fieldRepositories, nil), fieldRepositories},
+		{"null insecure_allow_http", logical.UpdateOperation, "config", map[string]any{fieldInsecureAllowHTTP: nil}, fieldInsecureAllowHTTP},
+		{"cleartext base_url", logical.UpdateOperation, "config", map[string]any{fieldBaseURL: "http://ghe.example.com", fieldPrivateKey: pkcs1PEM(e.key)}, fieldInsecureAllowHTTP},
+		{"unbalanced template", logical.UpdateOperation, "roles/ci", role(fieldRepositories, "{{identity.entity.name"), fieldRepositories},
+		{"time template", logical.UpdateOperation, "roles/ci", role(fieldRepositories, "x-{{time.now}}"), fieldRepositories},
+		{"huge template", logical.UpdateOperation, "roles/ci", role(fieldRepositories, "{{identity.entity.metadata."+huge+"}}"), fieldRepositories},
+		{"owner template unbalanced", logical.UpdateOperation, "roles/ci", map[string]any{fieldOwner: "{{identity.entity.name}"}, fieldOwner},
+		{"pattern with a slash", logical.UpdateOperation, "roles/ci", role(fieldRepositories, "acme/*"), fieldRepositories},
+		{"pattern with brackets", logical.UpdateOperation, "roles/ci", role(fieldRepositories, "[ab]*"), fieldRepositories},
+		{"pattern in a request", logical.UpdateOperation, "token/ci", map[string]any{fieldRepositories: "api*"}, fieldRepositories},
+		{"template in a request", logical.UpdateOperation, "token/ci", map[string]any{fieldRepositories: "{{identity.entity.name}}"}, fieldRepositories},
+		{"read of a role with parameters", logical.ReadOperation, "roles/ci", map[string]any{fieldRepositories: "api"}, "takes no parameters"},
 	}
 	return append(cases, extra...)
 }
@@ -147,7 +161,7 @@ func TestInputMatrix_EveryBadInputIsA400(t *testing.T) {
 				t.Errorf("error of %d bytes: it repeats the input", len(msg))
 			}
 			requireSameStorage(t, before, storageSnapshot(t, e.storage))
-			if n := e.gh.Count("POST", mintPath); n != 0 {
+			if n := e.emulator.Count("POST", mintPath); n != 0 {
 				t.Fatalf("a refused request reached GitHub (%d mints)", n)
 			}
 		})

@@ -5,7 +5,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"net/url"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -18,15 +18,13 @@ import (
 
 const (
 	configStoragePath = "config"
-	defaultBaseURL    = "https://api.github.com"
-	maxBaseURLLength  = 2048
-	maxHostnameLength = 253
 
-	fieldAppID          = "app_id"
-	fieldClientID       = "client_id"
-	fieldPrivateKey     = "private_key"
-	fieldBaseURL        = "base_url"
-	fieldKeyFingerprint = "private_key_fingerprint"
+	fieldAppID             = "app_id"
+	fieldClientID          = "client_id"
+	fieldPrivateKey        = "private_key"
+	fieldBaseURL           = "base_url"
+	fieldInsecureAllowHTTP = "insecure_allow_http"
+	fieldKeyFingerprint    = "private_key_fingerprint"
 )
 
 // clientIDPattern matches GitHub App client IDs such as "Iv1.0123abcd" and
@@ -40,6 +38,9 @@ type appConfig struct {
 	ClientID      string `json:"client_id,omitempty"`
 	PrivateKeyPEM string `json:"private_key"`
 	BaseURL       string `json:"base_url"`
+	// InsecureAllowHTTP accepts a plain http base_url on a host that is not
+	// loopback; JWTs and tokens then cross the network in cleartext.
+	InsecureAllowHTTP bool `json:"insecure_allow_http,omitempty"`
 
 	key *rsa.PrivateKey
 }
@@ -75,10 +76,17 @@ func pathConfig(b *backend) *framework.Path {
 			},
 			fieldBaseURL: {
 				Type:        framework.TypeString,
-				Description: "The GitHub REST API base URL. Defaults to https://api.github.com; for GitHub Enterprise Server use https://HOST/api/v3. Changing it requires supplying private_key in the same write.",
-				Default:     defaultBaseURL,
+				Description: "The GitHub REST API base URL. Defaults to https://api.github.com; for GitHub Enterprise Server use https://HOST/api/v3. Must be https, except for loopback hosts or with insecure_allow_http. Changing it requires supplying private_key in the same write.",
+				Default:     ghclient.DefaultBaseURL,
 				DisplayAttrs: &framework.DisplayAttributes{
 					Name: "Base URL",
+				},
+			},
+			fieldInsecureAllowHTTP: {
+				Type:        framework.TypeBool,
+				Description: "Accept a plain http base_url on a host that is not loopback. Every request carries the App's JWT or a token, which would then cross the network in cleartext: only for a network path you trust end to end. Default false.",
+				DisplayAttrs: &framework.DisplayAttributes{
+					Name: "Insecure: allow http",
 				},
 			},
 		},
@@ -136,8 +144,9 @@ func (b *backend) pathConfigRead(ctx context.Context, req *logical.Request, _ *f
 		return nil, err
 	}
 	data := map[string]any{
-		fieldBaseURL:        cfg.BaseURL,
-		fieldKeyFingerprint: fingerprint,
+		fieldBaseURL:           cfg.BaseURL,
+		fieldInsecureAllowHTTP: cfg.InsecureAllowHTTP,
+		fieldKeyFingerprint:    fingerprint,
 	}
 	if cfg.AppID != 0 {
 		data[fieldAppID] = cfg.AppID
@@ -149,9 +158,6 @@ func (b *backend) pathConfigRead(ctx context.Context, req *logical.Request, _ *f
 }
 
 func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	if resp := rejectUnknownFields(d); resp != nil {
-		return resp, nil
-	}
 	// Hold the lock across read-modify-write so concurrent partial updates
 	// cannot lose each other's fields, and so no client is built from a
 	// config that is being replaced.
@@ -173,7 +179,7 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if err := req.Storage.Put(ctx, entry); err != nil {
 		return nil, err
 	}
-	b.github = nil
+	b.client = nil
 	return nil, nil
 }
 
@@ -183,7 +189,7 @@ func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, _ 
 	if err := req.Storage.Delete(ctx, configStoragePath); err != nil {
 		return nil, err
 	}
-	b.github = nil
+	b.client = nil
 	return nil, nil
 }
 
@@ -191,7 +197,7 @@ func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, _ 
 // is none) and returns the validated result. The stored config is not
 // modified, so a rejected write changes nothing.
 func mergeConfig(stored *appConfig, d *framework.FieldData) (*appConfig, error) {
-	cfg := &appConfig{BaseURL: defaultBaseURL}
+	cfg := &appConfig{BaseURL: ghclient.DefaultBaseURL}
 	if stored != nil {
 		copied := *stored
 		cfg = &copied
@@ -219,10 +225,16 @@ func mergeConfig(stored *appConfig, d *framework.FieldData) (*appConfig, error) 
 		}
 		cfg.PrivateKeyPEM, cfg.key = keyPEM.(string), key
 	}
+	if raw, ok := d.GetOk(fieldInsecureAllowHTTP); ok {
+		cfg.InsecureAllowHTTP = raw.(bool)
+	}
 	if raw, ok := d.GetOk(fieldBaseURL); ok {
-		baseURL, err := normalizeBaseURL(raw.(string))
+		if strings.TrimSpace(raw.(string)) == "" {
+			return nil, fmt.Errorf("base_url is empty: leave it out to keep %s, or name the API root such as %s", cfg.BaseURL, ghclient.DefaultBaseURL)
+		}
+		baseURL, err := ghclient.NormalizeBaseURL(raw.(string), true) // the scheme is checked below
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("base_url %w", err)
 		}
 		if stored != nil && baseURL != stored.BaseURL && !keyGiven {
 			return nil, errors.New("changing base_url requires private_key in the same write: the key signs every request sent to base_url, so only someone who holds it may redirect it")
@@ -236,31 +248,10 @@ func mergeConfig(stored *appConfig, d *framework.FieldData) (*appConfig, error) 
 	if cfg.key == nil {
 		return nil, errors.New("private_key is required: supply the App's private key PEM, e.g. private_key=@app.private-key.pem")
 	}
+	if _, err := ghclient.NormalizeBaseURL(cfg.BaseURL, cfg.InsecureAllowHTTP); err != nil {
+		return nil, fmt.Errorf("base_url %w, or set %s=true if the network path is trusted (loopback hosts need neither)", err, fieldInsecureAllowHTTP)
+	}
 	return cfg, nil
-}
-
-// normalizeBaseURL accepts https://api.github.com, a GitHub Enterprise
-// Server https://HOST/api/v3 (with or without a trailing slash) and
-// loopback http URLs for testing, and returns it without the trailing slash.
-func normalizeBaseURL(raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if len(raw) > maxBaseURLLength {
-		return "", fmt.Errorf("base_url is %d bytes long; an API base URL such as https://HOST/api/v3 fits in %d", len(raw), maxBaseURLLength)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("base_url must be an absolute URL such as %s or https://HOST/api/v3; got %s", defaultBaseURL, quoteInput(raw))
-	}
-	if len(u.Hostname()) > maxHostnameLength {
-		return "", fmt.Errorf("base_url has a host name longer than DNS allows (%d characters)", maxHostnameLength)
-	}
-	if u.Scheme != "https" && u.Scheme != "http" {
-		return "", fmt.Errorf("base_url must use https (or http); got scheme %s", quoteInput(u.Scheme))
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("base_url must not carry credentials, a query or a fragment")
-	}
-	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // readConfig loads and parses the stored config; nil when none is stored.
@@ -279,15 +270,23 @@ func readConfig(ctx context.Context, s logical.Storage) (*appConfig, error) {
 	return cfg, nil
 }
 
-func (cfg *appConfig) newClient(logger hclog.Logger) (*ghclient.Client, error) {
-	return ghclient.New(ghclient.Config{
+func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger, observer ghclient.Observer) (*ghclient.Client, error) {
+	client, err := ghclient.New(ghclient.Config{
 		BaseURL:    cfg.BaseURL,
+		AllowHTTP:  cfg.InsecureAllowHTTP,
 		AppID:      cfg.AppID,
 		ClientID:   cfg.ClientID,
 		PrivateKey: cfg.key,
 		UserAgent:  userAgent(),
+		HTTPClient: hc,
 		Logger:     logger.Named("github"),
+		Observer:   observer,
 	})
+	if errors.Is(err, ghclient.ErrCleartext) {
+		// A config stored before plain http needed the opt-in.
+		return nil, fmt.Errorf("the stored config's %w, or accept cleartext with: vault write <mount>/config %s=true", err, fieldInsecureAllowHTTP)
+	}
+	return client, err
 }
 
 // issuer names the App in messages; it matches what the JWT's iss carries.

@@ -35,8 +35,8 @@ func TestConfig_WriteReadNeverReturnsKey(t *testing.T) {
 	if got := resp.Data[fieldAppID]; got != int64(testAppID) {
 		t.Errorf("app_id %v, want %d", got, testAppID)
 	}
-	if got := resp.Data[fieldBaseURL]; got != e.gh.URL() {
-		t.Errorf("base_url %v, want %v", got, e.gh.URL())
+	if got := resp.Data[fieldBaseURL]; got != e.emulator.URL() {
+		t.Errorf("base_url %v, want %v", got, e.emulator.URL())
 	}
 }
 
@@ -54,7 +54,7 @@ func TestConfig_DefaultsToGitHubDotCom(t *testing.T) {
 
 func TestConfig_AcceptsPKCS8(t *testing.T) {
 	e := newUnconfiguredEnv(t)
-	e.mustWrite("config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs8PEM(t, e.key), fieldBaseURL: e.gh.URL()})
+	e.mustWrite("config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs8PEM(t, e.key), fieldBaseURL: e.emulator.URL()})
 	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
 	e.mustRead("token/ci")
 }
@@ -122,7 +122,7 @@ func TestConfig_PartialUpdateKeepsOtherFields(t *testing.T) {
 	e.mustWrite("config", map[string]any{fieldClientID: testClientID})
 
 	resp := e.mustRead("config")
-	if resp.Data[fieldAppID] != int64(testAppID) || resp.Data[fieldClientID] != testClientID || resp.Data[fieldBaseURL] != e.gh.URL() {
+	if resp.Data[fieldAppID] != int64(testAppID) || resp.Data[fieldClientID] != testClientID || resp.Data[fieldBaseURL] != e.emulator.URL() {
 		t.Fatalf("partial update lost fields: %v", resp.Data)
 	}
 	if resp.Data[fieldKeyFingerprint] == nil {
@@ -131,7 +131,7 @@ func TestConfig_PartialUpdateKeepsOtherFields(t *testing.T) {
 	// The client_id now signs: the emulator accepts it as the issuer.
 	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
 	e.mustRead("token/ci")
-	last := e.gh.Requests()[len(e.gh.Requests())-1]
+	last := e.emulator.Requests()[len(e.emulator.Requests())-1]
 	if last.JWT == nil || last.JWT.Issuer != testClientID {
 		t.Fatalf("JWT issuer after update: %+v, want %s", last.JWT, testClientID)
 	}
@@ -155,10 +155,10 @@ func TestConfig_EnterpriseBaseURLWithAndWithoutSlash(t *testing.T) {
 	for _, suffix := range []string{"/api/v3", "/api/v3/"} {
 		t.Run(suffix, func(t *testing.T) {
 			e := newUnconfiguredEnv(t)
-			e.mustWrite("config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: e.gh.URL() + suffix})
+			e.mustWrite("config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: e.emulator.URL() + suffix})
 			e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
 			e.mustRead("token/ci")
-			reqs := e.gh.Requests()
+			reqs := e.emulator.Requests()
 			if got := reqs[len(reqs)-1].Path; !strings.HasPrefix(got, "/api/v3/app/installations/") {
 				t.Fatalf("request path %q lost the /api/v3 prefix", got)
 			}

@@ -71,16 +71,16 @@ func (b *backend) pathInstallationsRead(ctx context.Context, req *logical.Reques
 // listInstallations fetches every installation; when it returns nil, the
 // response and error are what the handler should return.
 func (b *backend) listInstallations(ctx context.Context, req *logical.Request) ([]ghclient.Installation, *logical.Response, error) {
-	gh, err := b.githubFor(ctx, req.Storage)
+	app, err := b.getClient(ctx, req.Storage)
 	if err != nil {
 		return nil, nil, err
 	}
-	if gh == nil {
+	if app == nil {
 		return nil, errNotConfigured(), nil
 	}
-	installations, err := gh.client.ListInstallations(ctx)
+	installations, err := app.api.ListInstallations(ctx)
 	if err != nil {
-		resp, err := githubFailure(gh.config, "listing the App's installations", err)
+		resp, err := githubFailure(app.config, "listing the App's installations", err)
 		return nil, resp, err
 	}
 	return nonNil(installations), nil, nil

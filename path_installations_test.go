@@ -14,7 +14,7 @@ func TestInstallations_ListFollowsPagination(t *testing.T) {
 	e := newTestEnv(t)
 	const extra = 150 // two more pages of 100
 	for i := range extra {
-		e.gh.AddInstallation(ghemu.Installation{
+		e.emulator.AddInstallation(ghemu.Installation{
 			ID: int64(50_000 + i), AppID: testAppID,
 			Account:             ghemu.Account{Login: fmt.Sprintf("org-%d", i), ID: int64(90_000 + i), Type: ghemu.AccountOrganization},
 			RepositorySelection: ghemu.SelectionAll,
@@ -27,7 +27,7 @@ func TestInstallations_ListFollowsPagination(t *testing.T) {
 	if len(keys) != extra+3 {
 		t.Fatalf("%d installations listed, want %d", len(keys), extra+3)
 	}
-	if n := e.gh.Count(http.MethodGet, "/app/installations"); n != 2 {
+	if n := e.emulator.Count(http.MethodGet, "/app/installations"); n != 2 {
 		t.Fatalf("%d pages fetched, want 2 (100 per page)", n)
 	}
 	info := resp.Data["key_info"].(map[string]any)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
@@ -54,14 +55,14 @@ func pathRoles(b *backend) []*framework.Path {
 		},
 		fieldOwner: {
 			Type:        framework.TypeString,
-			Description: "Login of the organization or user the App is installed on; resolved to the installation through GitHub (case-insensitive). Exactly one of installation_id or owner is required.",
+			Description: "Login of the organization or user the App is installed on; resolved to the installation through GitHub (case-insensitive). May be a Vault identity template, such as {{identity.entity.aliases.<accessor>.metadata.repository_owner}}, resolved for each caller. Exactly one of installation_id or owner is required.",
 		},
 		fieldTTL: {
 			Type:        framework.TypeDurationSecond,
 			Description: "Lease TTL of the role's tokens, at most 1h. Defaults to the token's remaining life (about 1h); the lease never outlives the token.",
 		},
 	}
-	maps.Copy(roleFields, scopeFields("the role's tokens may reach; none means every repository of the installation (permissions: every permission granted to it)"))
+	maps.Copy(roleFields, scopeFields(roleScope, "the role's tokens may reach; none means every repository of the installation (permissions: every permission granted to it)"))
 
 	return []*framework.Path{
 		{
@@ -122,20 +123,12 @@ func (b *backend) pathRolesList(ctx context.Context, req *logical.Request, _ *fr
 }
 
 func (b *backend) pathRoleExists(ctx context.Context, req *logical.Request, d *framework.FieldData) (bool, error) {
-	name := d.Get(fieldName).(string)
-	if validateRoleName(name) != nil {
-		// Let the write handler report the bad name.
-		return false, nil
-	}
-	r, err := b.getRole(ctx, req.Storage, name)
+	r, err := b.getRole(ctx, req.Storage, d.Get(fieldName).(string))
 	return r != nil, err
 }
 
 func (b *backend) pathRoleRead(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get(fieldName).(string)
-	if err := validateRoleName(name); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
-	}
 	r, err := b.getRole(ctx, req.Storage, name)
 	if err != nil || r == nil {
 		return nil, err
@@ -170,12 +163,6 @@ func nonNil[T any](s []T) []T {
 
 func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get(fieldName).(string)
-	if err := validateRoleName(name); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
-	}
-	if resp := rejectUnknownFields(d); resp != nil {
-		return resp, nil
-	}
 
 	// Serialise read-modify-write so that concurrent partial updates of one
 	// role cannot lose fields, and the cache never holds an older version
@@ -218,7 +205,7 @@ func mergeRole(stored *role, d *framework.FieldData) (*role, []string, error) {
 	if err := mergeInstallation(r, d); err != nil {
 		return nil, nil, err
 	}
-	in, warnings, err := readScope(d)
+	in, warnings, err := readScope(d, roleScope)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -228,8 +215,8 @@ func mergeRole(stored *role, d *framework.FieldData) (*role, []string, error) {
 	if in.hasRepositoryIDs {
 		r.RepositoryIDs = in.RepositoryIDs
 	}
-	if n := len(r.Repositories) + len(r.RepositoryIDs); n > maxRepositories {
-		return nil, nil, fmt.Errorf("the role would name %d repositories across repositories and repository_ids; GitHub allows at most %d in one token", n, maxRepositories)
+	if err := checkRepositoryCount(r.scope); err != nil {
+		return nil, nil, fmt.Errorf("after this update, %w", err)
 	}
 	if in.hasPermissions {
 		r.Permissions = in.Permissions
@@ -259,9 +246,9 @@ func mergeInstallation(r *role, d *framework.FieldData) error {
 		}
 		r.InstallationID, r.Owner = id, ""
 	case hasOwner:
-		owner := rawOwner.(string)
-		if !ownerPattern.MatchString(owner) {
-			return fmt.Errorf("owner must be a GitHub organization or user login (letters, digits, '-' and '_'); got %s", quoteInput(owner))
+		owner := strings.TrimSpace(rawOwner.(string))
+		if err := checkOwner(owner); err != nil {
+			return err
 		}
 		r.Owner, r.InstallationID = owner, 0
 	}
@@ -273,9 +260,6 @@ func mergeInstallation(r *role, d *framework.FieldData) error {
 
 func (b *backend) pathRoleDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get(fieldName).(string)
-	if err := validateRoleName(name); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
-	}
 	b.lock.Lock()
 	defer b.lock.Unlock()
 	if err := req.Storage.Delete(ctx, roleStoragePrefix+name); err != nil {
@@ -283,6 +267,18 @@ func (b *backend) pathRoleDelete(ctx context.Context, req *logical.Request, d *f
 	}
 	delete(b.roles, name)
 	return nil, nil
+}
+
+// checkOwner accepts a GitHub login or an identity template that yields one
+// at mint time.
+func checkOwner(owner string) error {
+	if isTemplate(owner) {
+		return validateTemplate(fieldOwner, owner)
+	}
+	if !ownerPattern.MatchString(owner) {
+		return fmt.Errorf("owner must be a GitHub organization or user login (letters, digits, '-' and '_'), or an identity template; got %s", quoteInput(owner))
+	}
+	return nil
 }
 
 func validateRoleName(name string) error {

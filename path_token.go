@@ -2,9 +2,11 @@ package githubapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
@@ -27,7 +29,7 @@ func pathToken(b *backend) *framework.Path {
 			Required:    true,
 		},
 	}
-	maps.Copy(fields, scopeFields("to narrow this one token to (POST only); each must stay inside the role's scope"))
+	maps.Copy(fields, scopeFields(requestScope, "to narrow this one token to; each must stay inside the role's scope"))
 	tokenResponses := map[int][]framework.Response{
 		http.StatusOK: {{Description: "OK", Fields: tokenResponseFields()}},
 	}
@@ -41,13 +43,13 @@ func pathToken(b *backend) *framework.Path {
 		Fields: fields,
 		Operations: map[logical.Operation]framework.OperationHandler{
 			logical.ReadOperation: &framework.PathOperation{
-				Callback:     b.pathTokenRead,
+				Callback:     b.pathTokenMint,
 				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "token"},
-				Summary:      "Mint an installation token with the role's full scope.",
+				Summary:      "Mint an installation token with the role's scope, or narrowed by query parameters.",
 				Responses:    tokenResponses,
 			},
 			logical.UpdateOperation: &framework.PathOperation{
-				Callback:     b.pathTokenWrite,
+				Callback:     b.pathTokenMint,
 				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "narrowed-token"},
 				Summary:      "Mint an installation token narrowed to some of the role's repositories and permissions.",
 				Responses:    tokenResponses,
@@ -60,32 +62,30 @@ func pathToken(b *backend) *framework.Path {
 
 const pathTokenHelp = `
 Reading token/<role> mints a GitHub App installation access token with the
-role's repositories and permissions. Writing to it mints one narrowed
-further: repositories, repository_ids and permissions must each stay inside
-the role's scope.
+role's repositories and permissions. Writing to it, or reading it with
+parameters, mints one narrowed further: repositories, repository_ids and
+permissions must each stay inside the role's scope.
 
 The token comes as a lease whose TTL is the role's ttl, capped at the
-token's expiry (GitHub tokens last one hour). Leases cannot be renewed:
-read the path again for a fresh token. Revoking the lease revokes the token
-at GitHub.
+token's life as GitHub's clock measures it (an hour).
+Leases cannot be renewed: read the path again for a fresh token. Revoking
+the lease revokes the token at GitHub.
 
 Response fields: token, expires_at (RFC 3339), installation_id, permissions,
-repository_selection (all or selected), repositories (names).
+repository_selection (all or selected), repositories (names), hashed_token
+(how GitHub's audit log names the token: hashed_token:"<value>").
 
 Examples:
   vault read github/token/ci
   vault write github/token/ci repositories=api permissions=contents=read
+  vault read github/token/ci repositories=api
 `
 
-func (b *backend) pathTokenRead(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	return b.mintToken(ctx, req, d.Get(fieldName).(string), scope{}, nil)
-}
-
-func (b *backend) pathTokenWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	if resp := rejectUnknownFields(d); resp != nil {
-		return resp, nil
-	}
-	in, warnings, err := readScope(d)
+// pathTokenMint serves reads and writes alike: a read with scope parameters
+// (vault read github/token/ci repositories=api) narrows just as a write does,
+// rather than silently minting the role's full scope.
+func (b *backend) pathTokenMint(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	in, warnings, err := readScope(d, requestScope)
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
@@ -93,9 +93,6 @@ func (b *backend) pathTokenWrite(ctx context.Context, req *logical.Request, d *f
 }
 
 func (b *backend) mintToken(ctx context.Context, req *logical.Request, name string, narrowing scope, warnings []string) (*logical.Response, error) {
-	if err := validateRoleName(name); err != nil {
-		return logical.ErrorResponse(err.Error()), nil
-	}
 	r, err := b.getRole(ctx, req.Storage, name)
 	if err != nil {
 		return nil, err
@@ -103,72 +100,113 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if r == nil {
 		return logical.ErrorResponse("role %q does not exist; create it with: vault write <mount>/roles/%s ...", name, name), nil
 	}
-	sc, err := r.narrow(narrowing)
+	app, err := b.getClient(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	if app == nil {
+		return errNotConfigured(), nil
+	}
+	t, err := r.resolve(b.System(), req.EntityID)
+	if err != nil {
+		return roleFailure(name, err)
+	}
+	sc, err := t.scope.narrow(narrowing)
 	if err != nil {
 		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
-	gh, err := b.githubFor(ctx, req.Storage)
-	if err != nil {
-		return nil, err
-	}
-	if gh == nil {
-		return errNotConfigured(), nil
-	}
-
-	installationID, err := b.installationFor(ctx, gh, r)
+	installationID, err := b.installationOf(ctx, app, t)
 	if err != nil {
 		if githubStatus(err) == http.StatusNotFound {
-			return logical.ErrorResponse("role %q: the App is not installed on owner %q (GitHub answered 404 for it as an organization and as a user); install the App there or fix the role's owner", name, r.Owner), nil
+			return logical.ErrorResponse("role %q: the App is not installed on owner %q (GitHub answered 404 for it as an organization and as a user); install the App there or fix the role's owner", name, t.owner), nil
 		}
-		return githubFailure(gh.config, fmt.Sprintf("finding the installation on %q", r.Owner), err)
+		return githubFailure(app.config, fmt.Sprintf("finding the installation on %q", t.owner), err)
 	}
-	tok, err := gh.client.CreateInstallationToken(ctx, installationID, ghclient.TokenRequest{
-		Repositories:  sc.Repositories,
-		RepositoryIDs: sc.RepositoryIDs,
-		Permissions:   sc.Permissions,
-	})
+	tok, sent, err := b.mint(ctx, app, installationID, sc)
 	if err != nil {
-		return mintFailure(gh, name, r, installationID, sc, err)
+		return mintFailure(app, name, t, installationID, sent, err)
 	}
-
-	b.Logger().Debug("minted installation token", "role", name, "installation_id", installationID,
-		"expires_at", tok.ExpiresAt, "repositories", len(tok.Repositories))
-	resp := b.tokenResponse(name, r, installationID, gh.config.BaseURL, tok)
-	resp.Warnings = warnings
-	// Vault drops a response whose request was cancelled; the token it
-	// carries would then live for an hour with no lease to revoke it.
+	// A sent mint completes even when the caller has left meanwhile, and
+	// Vault drops the response of a cancelled request: the token would live
+	// for an hour with no lease to revoke it.
 	if err := ctx.Err(); err != nil {
-		b.revokeUndelivered(gh.client, tok.Token, installationID)
+		app.api.Discard(tok.Token, installationID, "a token whose request was cancelled before it could be delivered")
 		return nil, err
 	}
+
+	resp := b.tokenResponse(name, r, installationID, app.config.BaseURL, tok)
+	b.Logger().Info("minted installation token", "role", name, "installation_id", installationID,
+		fieldHashedToken, resp.Data[fieldHashedToken], "expires_at", resp.Data[fieldExpiresAt], "repositories", len(tok.Repositories))
+	resp.Warnings = warnings
 	return resp, nil
+}
+
+// mint mints a token for sc, its patterns expanded, and returns the scope
+// GitHub was sent. When GitHub refuses a repository of a list matched from
+// the cache (renamed or deleted since), the list is fetched again and the
+// mint retried, once, and only if the list is old enough: no caller can
+// make every request a listing.
+func (b *backend) mint(ctx context.Context, app *appClient, installationID int64, sc scope) (*ghclient.InstallationToken, scope, error) {
+	treq, fromCache, err := b.tokenRequest(ctx, app, installationID, sc)
+	if err != nil {
+		return nil, sc, err
+	}
+	tok, err := app.api.CreateInstallationToken(ctx, installationID, treq)
+	if fromCache && repositoryRefused(err) {
+		if age, ok := app.repositories.age(installationID); ok && age >= minRelistAge {
+			app.repositories.forget(installationID)
+			if treq, _, err = b.tokenRequest(ctx, app, installationID, sc); err != nil {
+				return nil, sc, err
+			}
+			tok, err = app.api.CreateInstallationToken(ctx, installationID, treq)
+		}
+	}
+	return tok, scope{Repositories: treq.Repositories, RepositoryIDs: treq.RepositoryIDs, Permissions: treq.Permissions}, err
+}
+
+// roleFailure reports a role that cannot be resolved for the caller: a 400
+// when the role or the caller's identity is at fault.
+func roleFailure(name string, err error) (*logical.Response, error) {
+	var scopeErr *scopeError
+	if errors.As(err, &scopeErr) {
+		return logical.ErrorResponse("role %q: %s", name, err), nil
+	}
+	return nil, fmt.Errorf("role %q: %w", name, err)
 }
 
 // mintFailure reports a refused or failed mint, and forgets an owner's
 // installation that GitHub no longer serves so the next request looks again.
-func mintFailure(gh *githubState, name string, r *role, installationID int64, sc scope, err error) (*logical.Response, error) {
-	if r.Owner != "" && installationGone(err) {
-		gh.installations.forget(r.Owner)
+func mintFailure(app *appClient, name string, t target, installationID int64, sc scope, err error) (*logical.Response, error) {
+	var scopeErr *scopeError
+	if errors.As(err, &scopeErr) {
+		return logical.ErrorResponse("role %q: %s", name, err), nil
+	}
+	if t.owner != "" && installationGone(err) {
+		app.owners.forget(strings.ToLower(t.owner))
 	}
 	action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
 	if githubStatus(err) == http.StatusUnprocessableEntity {
 		// GitHub does not say which repository or permission it refused.
 		action += " with " + sc.String()
 	}
-	return githubFailure(gh.config, action, err)
+	return githubFailure(app.config, action, err)
 }
 
-func (b *backend) installationFor(ctx context.Context, gh *githubState, r *role) (int64, error) {
-	if r.Owner == "" {
-		return r.InstallationID, nil
+// installationOf returns the target's installation: its ID, or the one
+// GitHub finds on its owner (cached).
+func (b *backend) installationOf(ctx context.Context, app *appClient, t target) (int64, error) {
+	if t.owner == "" {
+		return t.installationID, nil
 	}
-	return gh.installations.lookup(ctx, r.Owner, func(ctx context.Context, owner string) (int64, error) {
-		inst, err := gh.client.FindInstallationByOwner(ctx, owner)
+	id, fresh, err := app.owners.lookup(ctx, strings.ToLower(t.owner), func(ctx context.Context, owner string) (int64, error) {
+		inst, err := app.api.FindInstallationByOwner(ctx, owner)
 		if err != nil {
 			return 0, err
 		}
 		return inst.ID, nil
 	})
+	b.metrics.countOwnerLookup(err == nil && !fresh)
+	return id, err
 }
 
 func (b *backend) tokenResponse(roleName string, r *role, installationID int64, baseURL string, tok *ghclient.InstallationToken) *logical.Response {
@@ -184,27 +222,32 @@ func (b *backend) tokenResponse(roleName string, r *role, installationID int64, 
 		fieldPermissions:         tok.Permissions,
 		fieldRepositorySelection: tok.RepositorySelection,
 		fieldRepositories:        names,
+		fieldHashedToken:         ghclient.HashedToken(tok.Token),
 	}, tokenLease{
 		Token:          tok.Token,
 		ExpiresAt:      expiresAt,
+		ExpiresLocal:   time.Now().Add(tok.Lifetime()).UTC().Format(time.RFC3339),
 		BaseURL:        baseURL,
 		InstallationID: installationID,
 		Role:           roleName,
 	}.internalData())
-	ttl := leaseTTL(r.TTL, tok.ExpiresAt, time.Now())
+	ttl := leaseTTL(r.TTL, tok.Lifetime())
 	resp.Secret.TTL, resp.Secret.MaxTTL = ttl, ttl
 	return resp
 }
 
-// leaseTTL is the role's TTL capped at the token's remaining life. It is
+// leaseTTL is the role's TTL capped at the token's life (measured on
+// GitHub's clock, so that no skew between the clocks stretches or cuts
+// it) and at the hour GitHub's tokens live, whatever a reply claims. It is
 // always set explicitly: a zero TTL would give Vault's 32-day default to a
 // token that dies in an hour.
-func leaseTTL(roleTTL time.Duration, expiresAt, now time.Time) time.Duration {
-	ttl := expiresAt.Sub(now).Truncate(time.Second)
-	if roleTTL > 0 && roleTTL < ttl {
-		ttl = roleTTL
+func leaseTTL(roleTTL, lifetime time.Duration) time.Duration {
+	// Less a second: GitHub's Date is truncated to the second, so the life
+	// it implies may be a second long, and the lease must not outlive the
+	// token.
+	ttl := min((lifetime - time.Second).Truncate(time.Second), maxTokenTTL)
+	if roleTTL > 0 {
+		ttl = min(ttl, roleTTL)
 	}
-	// A token already expired by our clock (a skewed host) still needs a
-	// positive TTL, or Vault would apply its default.
 	return max(ttl, time.Second)
 }

@@ -29,7 +29,7 @@ func (e *testEnv) mint(role string) *logical.Response {
 // tokenScope asks the emulator what the minted token can really reach.
 func (e *testEnv) tokenScope(resp *logical.Response) ghemu.TokenInfo {
 	e.t.Helper()
-	info, ok := e.gh.Token(resp.Data[fieldToken].(string))
+	info, ok := e.emulator.Token(resp.Data[fieldToken].(string))
 	if !ok {
 		e.t.Fatal("the emulator never minted this token")
 	}
@@ -118,10 +118,10 @@ func TestToken_OwnerRoleResolvedOnceCaseInsensitively(t *testing.T) {
 			t.Fatalf("installation_id %v, want %d", got, e.sample.OrgInstallationID)
 		}
 	}
-	if n := e.gh.Count(http.MethodGet, "/orgs/"); n != 1 {
+	if n := e.emulator.Count(http.MethodGet, "/orgs/"); n != 1 {
 		t.Errorf("%d installation lookups for 3 tokens, want 1", n)
 	}
-	if n := e.gh.Count(http.MethodPost, "/app/installations/"); n != 3 {
+	if n := e.emulator.Count(http.MethodPost, "/app/installations/"); n != 3 {
 		t.Errorf("%d mints, want 3", n)
 	}
 }
@@ -138,13 +138,13 @@ func TestToken_OwnerCacheDroppedWhenInstallationGone(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustWrite("roles/ci", map[string]any{fieldOwner: "acme"})
 	e.mint("ci")
-	e.gh.RemoveInstallation(e.sample.OrgInstallationID)
+	e.emulator.RemoveInstallation(e.sample.OrgInstallationID)
 
 	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
 	requireUserError(t, resp, err, "404")
 	resp, err = e.do(logical.ReadOperation, "token/ci", nil)
 	requireUserError(t, resp, err, "acme")
-	if n := e.gh.Count(http.MethodGet, "/orgs/"); n != 2 {
+	if n := e.emulator.Count(http.MethodGet, "/orgs/"); n != 2 {
 		t.Fatalf("%d owner lookups, want a fresh one after the 404", n)
 	}
 }
@@ -237,7 +237,7 @@ func TestToken_Narrowing(t *testing.T) {
 			resp, err := e.do(logical.UpdateOperation, "token/ci", tc.request)
 			if tc.wantErr != nil {
 				requireUserError(t, resp, err, tc.wantErr...)
-				if n := e.gh.Count(http.MethodPost, "/app/installations/"); n != 0 {
+				if n := e.emulator.Count(http.MethodPost, "/app/installations/"); n != 0 {
 					t.Fatalf("a refused narrowing still called GitHub %d times", n)
 				}
 				return
@@ -262,20 +262,20 @@ func TestToken_LeaseTTLFromRole(t *testing.T) {
 }
 
 func TestLeaseTTL(t *testing.T) {
-	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
-		name    string
-		roleTTL time.Duration
-		expires time.Time
-		want    time.Duration
+		name     string
+		roleTTL  time.Duration
+		lifetime time.Duration
+		want     time.Duration
 	}{
-		{"no role ttl: the token's life", 0, now.Add(time.Hour), time.Hour},
-		{"role ttl below the token's life", 10 * time.Minute, now.Add(time.Hour), 10 * time.Minute},
-		{"token dies before the role ttl", 50 * time.Minute, now.Add(20*time.Minute + 500*time.Millisecond), 20 * time.Minute},
-		{"already expired by our clock", 0, now.Add(-time.Minute), time.Second},
+		{"no role ttl: the token's life less Date's resolution", 0, time.Hour, time.Hour - time.Second},
+		{"role ttl below the token's life", 10 * time.Minute, time.Hour, 10 * time.Minute},
+		{"token dies before the role ttl", 50 * time.Minute, 20*time.Minute + 1500*time.Millisecond, 20 * time.Minute},
+		{"a reply claiming decades", 0, 70 * 365 * 24 * time.Hour, time.Hour},
+		{"under a second left", 0, 300 * time.Millisecond, time.Second},
 	}
 	for _, tc := range cases {
-		if got := leaseTTL(tc.roleTTL, tc.expires, now); got != tc.want {
+		if got := leaseTTL(tc.roleTTL, tc.lifetime); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -294,7 +294,7 @@ func TestToken_RevokeRevokesAtGitHub(t *testing.T) {
 	// GitHub answers 401 for a token it no longer knows: that counts as done.
 	_, err = e.revoke(resp.Secret)
 	requireOK(t, nil, err)
-	if n := e.gh.Count(http.MethodDelete, "/installation/token"); n != 2 {
+	if n := e.emulator.Count(http.MethodDelete, "/installation/token"); n != 2 {
 		t.Fatalf("%d revocation calls, want 2", n)
 	}
 }
@@ -328,11 +328,11 @@ func TestToken_RevokeFromJSONRoundTrippedLease(t *testing.T) {
 func TestToken_RevokeOfExpiredTokenSkipsGitHub(t *testing.T) {
 	e := newRoleEnv(t, nil)
 	resp := e.mint("ci")
-	resp.Secret.InternalData[fieldExpiresAt] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	resp.Secret.InternalData[fieldExpiresLocal] = time.Now().Add(-expiredMargin - time.Second).UTC().Format(time.RFC3339)
 
 	_, err := e.revoke(resp.Secret)
 	requireOK(t, nil, err)
-	if n := e.gh.Count(http.MethodDelete, "/installation/token"); n != 0 {
+	if n := e.emulator.Count(http.MethodDelete, "/installation/token"); n != 0 {
 		t.Fatalf("revoking an expired token called GitHub %d times", n)
 	}
 }
@@ -340,7 +340,7 @@ func TestToken_RevokeOfExpiredTokenSkipsGitHub(t *testing.T) {
 func TestToken_RevokeFailureIsRetryable(t *testing.T) {
 	e := newRoleEnv(t, nil)
 	resp := e.mint("ci")
-	e.gh.FailNext(10, ghemu.Fault{Status: http.StatusServiceUnavailable, PathPrefix: "/installation/token"})
+	e.emulator.FailNext(10, ghemu.Fault{Status: http.StatusServiceUnavailable, PathPrefix: "/installation/token"})
 
 	if _, err := e.revoke(resp.Secret); err == nil {
 		t.Fatal("revocation reported success while GitHub was down")
@@ -385,7 +385,7 @@ func TestToken_GitHubRefusalsReachTheUser(t *testing.T) {
 func TestToken_KeyOfAnotherApp(t *testing.T) {
 	e := newTestEnv(t)
 	_, other := testKeys(t)
-	e.mustWrite("config", map[string]any{fieldPrivateKey: pkcs1PEM(other), fieldBaseURL: e.gh.URL()})
+	e.mustWrite("config", map[string]any{fieldPrivateKey: pkcs1PEM(other), fieldBaseURL: e.emulator.URL()})
 	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
 	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
 	requireUserError(t, resp, err, "the private key does not belong to app 4242")
@@ -401,7 +401,7 @@ func TestToken_UnknownRoleAndBadName(t *testing.T) {
 
 func TestToken_OpaqueLongTokens(t *testing.T) {
 	e := newTestEnv(t)
-	e.gh.SetTokenFormat(true)
+	e.emulator.SetTokenFormat(true)
 	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
 	resp := e.mint("ci")
 	if tok := resp.Data[fieldToken].(string); len(tok) < 400 {
@@ -433,7 +433,7 @@ func TestToken_UndeliveredTokenIsRevoked(t *testing.T) {
 	e := newRoleEnv(t, nil)
 	var minted atomic.Bool
 	ctx := cancelledAfter{Context: context.Background(), cond: func() bool {
-		if e.gh.Count(http.MethodPost, "/app/installations/") > 0 {
+		if e.emulator.Count(http.MethodPost, "/app/installations/") > 0 {
 			minted.Store(true)
 		}
 		return minted.Load()
@@ -443,10 +443,10 @@ func TestToken_UndeliveredTokenIsRevoked(t *testing.T) {
 	if err == nil {
 		t.Fatalf("want the cancellation error, got %v", resp)
 	}
-	if live := e.gh.LiveTokens(); live != 0 {
+	if live := e.emulator.LiveTokens(); live != 0 {
 		t.Fatalf("%d live tokens after an undelivered mint, want 0", live)
 	}
-	if !strings.Contains(e.logs.String(), "revoked a minted token") {
+	if !strings.Contains(e.logs.String(), "revoked a token whose request was cancelled") {
 		t.Fatal("the clean-up was not logged")
 	}
 }

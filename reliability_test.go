@@ -25,12 +25,12 @@ func TestReliability_TransientFailuresAreRetried(t *testing.T) {
 		t.Run(strconv.Itoa(fault.Status), func(t *testing.T) {
 			e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 			fault.PathPrefix = mintPath
-			e.gh.FailNext(2, fault)
+			e.emulator.FailNext(2, fault)
 			resp := e.mint("ci")
 			if !strings.HasPrefix(resp.Data[fieldToken].(string), "ghs_") {
 				t.Fatal("no token after retries")
 			}
-			if n := e.gh.Count(http.MethodPost, mintPath); n != 3 {
+			if n := e.emulator.Count(http.MethodPost, mintPath); n != 3 {
 				t.Fatalf("%d mint attempts, want 3 (two faults, one success)", n)
 			}
 		})
@@ -41,10 +41,10 @@ func TestReliability_ClientErrorsAreNotRetried(t *testing.T) {
 	for _, status := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusUnprocessableEntity} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
-			e.gh.FailNext(1, ghemu.Fault{Status: status, PathPrefix: mintPath})
+			e.emulator.FailNext(1, ghemu.Fault{Status: status, PathPrefix: mintPath})
 			resp, err := e.do(logical.ReadOperation, "token/ci", nil)
 			requireUserError(t, resp, err, strconv.Itoa(status))
-			if n := e.gh.Count(http.MethodPost, mintPath); n != 1 {
+			if n := e.emulator.Count(http.MethodPost, mintPath); n != 1 {
 				t.Fatalf("%d attempts for a %d, want 1", n, status)
 			}
 		})
@@ -53,12 +53,12 @@ func TestReliability_ClientErrorsAreNotRetried(t *testing.T) {
 
 func TestReliability_GitHubDownIsAnInternalError(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
-	e.gh.FailNext(10, ghemu.Fault{Status: http.StatusInternalServerError, PathPrefix: mintPath})
+	e.emulator.FailNext(10, ghemu.Fault{Status: http.StatusInternalServerError, PathPrefix: mintPath})
 	_, err := e.do(logical.ReadOperation, "token/ci", nil)
 	if err == nil || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("want an internal error carrying GitHub's 500, got %v", err)
 	}
-	if n := e.gh.Count(http.MethodPost, mintPath); n != 4 {
+	if n := e.emulator.Count(http.MethodPost, mintPath); n != 4 {
 		t.Fatalf("%d attempts, want the policy's 4", n)
 	}
 }
@@ -66,7 +66,7 @@ func TestReliability_GitHubDownIsAnInternalError(t *testing.T) {
 func TestReliability_LongRateLimitFailsFast(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	reset := time.Now().Add(time.Hour).Unix()
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusForbidden, PathPrefix: mintPath, Header: http.Header{
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusForbidden, PathPrefix: mintPath, Header: http.Header{
 		"X-Ratelimit-Remaining": {"0"},
 		"X-Ratelimit-Reset":     {strconv.FormatInt(reset, 10)},
 	}, Body: `{"message":"API rate limit exceeded for installation ID 1001.","documentation_url":"https://docs.github.com/rest"}`})
@@ -79,17 +79,17 @@ func TestReliability_LongRateLimitFailsFast(t *testing.T) {
 	if want := "rate limited until " + time.Unix(reset, 0).UTC().Format("2006-01-02T15"); !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
 	}
-	if n := e.gh.Count(http.MethodPost, mintPath); n != 1 {
+	if n := e.emulator.Count(http.MethodPost, mintPath); n != 1 {
 		t.Fatalf("%d attempts, want 1: the wait exceeds the bound", n)
 	}
 }
 
 func TestReliability_ShortRetryAfterIsHonoured(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusTooManyRequests, PathPrefix: mintPath,
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusTooManyRequests, PathPrefix: mintPath,
 		Header: http.Header{"Retry-After": {"1"}}})
 	e.mint("ci")
-	reqs := e.gh.Requests()
+	reqs := e.emulator.Requests()
 	var attempts []time.Time
 	for _, r := range reqs {
 		if r.Method == http.MethodPost {
@@ -107,12 +107,12 @@ func TestReliability_ShortRetryAfterIsHonoured(t *testing.T) {
 func TestReliability_ClockSkewIsCorrected(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	// GitHub's clock 20 minutes ahead: a JWT on our clock has expired for it.
-	e.gh.SetClockSkew(20 * time.Minute)
+	e.emulator.SetClockSkew(20 * time.Minute)
 	e.mint("ci")
 	e.mint("ci")
 
 	var unauthorized int
-	for _, r := range e.gh.Requests() {
+	for _, r := range e.emulator.Requests() {
 		if r.Status == http.StatusUnauthorized {
 			unauthorized++
 		}
@@ -130,7 +130,7 @@ func TestReliability_ClockSkewIsCorrected(t *testing.T) {
 
 func TestReliability_DeadlineComesFromTheRequest(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
-	e.gh.SetLatency(5 * time.Second)
+	e.emulator.SetLatency(5 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.ReadOperation, Path: "token/ci", Storage: e.storage})
@@ -142,7 +142,7 @@ func TestReliability_DeadlineComesFromTheRequest(t *testing.T) {
 func TestReliability_RevokeRateLimitedIsRetriedLater(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	resp := e.mint("ci")
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusTooManyRequests, PathPrefix: "/installation/token",
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusTooManyRequests, PathPrefix: "/installation/token",
 		Header: http.Header{"Retry-After": {"3600"}}})
 	if _, err := e.revoke(resp.Secret); err == nil {
 		t.Fatal("a rate-limited revocation reported success")
@@ -158,7 +158,7 @@ func TestReliability_RevokeRateLimitedIsRetriedLater(t *testing.T) {
 func TestReliability_RevokeTreats404AsGone(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "api"})
 	resp := e.mint("ci")
-	e.gh.FailNext(1, ghemu.Fault{Status: http.StatusNotFound, PathPrefix: "/installation/token"})
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusNotFound, PathPrefix: "/installation/token"})
 	_, err := e.revoke(resp.Secret)
 	requireOK(t, nil, err)
 }

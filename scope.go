@@ -20,7 +20,7 @@ const (
 
 	// maxRepositories is GitHub's limit on repositories named in one token
 	// request; a role asking for more could never mint.
-	maxRepositories = 500
+	maxRepositories = ghclient.MaxTokenRepositories
 )
 
 var (
@@ -46,11 +46,17 @@ type scopeInput struct {
 
 // scopeFields are the request fields of a scope, shared by roles (where they
 // set the scope) and token requests (where they narrow it).
-func scopeFields(purpose string) map[string]*framework.FieldSchema {
+func scopeFields(form scopeForm, purpose string) map[string]*framework.FieldSchema {
+	repositories := "Repository names (without the owner) " + purpose + ". Together with repository_ids at most 500."
+	if form == roleScope {
+		repositories += " An entry may be a glob pattern (team-a-*, *-service; * and ?), matched case-insensitively against the installation's repositories when a token is minted, " +
+			"or a Vault identity template such as {{identity.entity.aliases.<accessor>.metadata.repository}}, resolved for each caller; " +
+			"a template may yield owner/name when the owner is the role's."
+	}
 	return map[string]*framework.FieldSchema{
 		fieldRepositories: {
 			Type:        framework.TypeCommaStringSlice,
-			Description: "Repository names (without the owner) " + purpose + ". Together with repository_ids at most 500.",
+			Description: repositories,
 		},
 		fieldRepositoryIDs: {
 			Type:        framework.TypeCommaIntSlice,
@@ -63,12 +69,26 @@ func scopeFields(purpose string) map[string]*framework.FieldSchema {
 	}
 }
 
+// scopeForm says which forms of repository entry a scope accepts: a role
+// may hold glob patterns and identity templates; a token request only
+// names repositories.
+type scopeForm int
+
+const (
+	requestScope scopeForm = iota
+	roleScope
+)
+
+// maxPermissionEntries bounds a permissions map: GitHub knows sixty-odd
+// permissions, and a caller must not make an answer grow with thousands.
+const maxPermissionEntries = 100
+
 // readScope parses and validates the scope fields of a request. Warnings
 // report permissions GitHub may know but this plugin does not yet.
-func readScope(d *framework.FieldData) (in scopeInput, warnings []string, err error) {
+func readScope(d *framework.FieldData, form scopeForm) (in scopeInput, warnings []string, err error) {
 	if raw, ok := d.GetOk(fieldRepositories); ok {
 		in.hasRepositories = true
-		if in.Repositories, err = parseRepositoryNames(raw.([]string)); err != nil {
+		if in.Repositories, err = parseRepositories(raw.([]string), form); err != nil {
 			return in, nil, err
 		}
 	}
@@ -78,11 +98,14 @@ func readScope(d *framework.FieldData) (in scopeInput, warnings []string, err er
 			return in, nil, err
 		}
 	}
-	if n := len(in.Repositories) + len(in.RepositoryIDs); n > maxRepositories {
-		return in, nil, fmt.Errorf("repositories and repository_ids name %d repositories; GitHub allows at most %d in one token", n, maxRepositories)
+	if err := checkRepositoryCount(in.scope); err != nil {
+		return in, nil, err
 	}
 	if raw, ok := d.GetOk(fieldPermissions); ok {
 		in.hasPermissions = true
+		if err := refuseRepeatedPermissions(d.Raw[fieldPermissions]); err != nil {
+			return in, nil, err
+		}
 		pairs, err := splitCommaPairs(raw.(map[string]string))
 		if err != nil {
 			return in, nil, err
@@ -94,34 +117,79 @@ func readScope(d *framework.FieldData) (in scopeInput, warnings []string, err er
 	return in, warnings, nil
 }
 
-func parseRepositoryNames(raw []string) ([]string, error) {
-	if len(raw) > maxRepositories {
-		return nil, fmt.Errorf("repositories lists %d names; GitHub allows at most %d in one token", len(raw), maxRepositories)
+// checkRepositoryCount applies GitHub's limit on the repositories one token
+// may name, to whatever a scope names: a request, a role, a role after a
+// partial update.
+func checkRepositoryCount(s scope) error {
+	if n := len(s.Repositories) + len(s.RepositoryIDs); n > maxRepositories {
+		return fmt.Errorf("repositories and repository_ids name %d repositories; GitHub allows at most %d in one token", n, maxRepositories)
 	}
-	names := make([]string, 0, len(raw))
+	return nil
+}
+
+// refuseRepeatedPermissions catches a permission named twice in list form
+// (the CLI's repeated permissions=name=level arguments), which the SDK
+// merges silently, keeping the last level.
+func refuseRepeatedPermissions(raw any) error {
+	list, ok := raw.([]any)
+	if !ok {
+		return nil
+	}
+	seen := make(map[string]bool, len(list))
+	for _, item := range list {
+		pair, _ := item.(string)
+		name, _, _ := strings.Cut(pair, "=")
+		if seen[name] {
+			return fmt.Errorf("permissions names %s twice", quoteInput(name))
+		}
+		seen[name] = true
+	}
+	return nil
+}
+
+// parseRepositories checks each repository entry: a name, or for a role a
+// glob pattern or an identity template.
+func parseRepositories(raw []string, form scopeForm) ([]string, error) {
+	entries := make([]string, 0, len(raw))
 	seen := make(map[string]bool, len(raw))
-	for _, name := range raw {
-		name = strings.TrimSpace(name)
-		if owner, repo, ok := strings.Cut(name, "/"); ok {
-			return nil, fmt.Errorf("repositories takes names without the owner: use %s, not %s", quoteInput(repo), quoteInput(owner+"/"+repo))
+	for _, entry := range raw {
+		entry = strings.TrimSpace(entry)
+		if err := checkRepositoryEntry(entry, form); err != nil {
+			return nil, err
 		}
-		if !repoNamePattern.MatchString(name) {
-			return nil, fmt.Errorf("repositories: %s is not a repository name (1 to 100 letters, digits, '.', '_' or '-')", quoteInput(name))
-		}
-		folded := strings.ToLower(name)
+		folded := strings.ToLower(entry)
 		if seen[folded] {
-			return nil, fmt.Errorf("repositories lists %q twice (GitHub repository names are case-insensitive)", name)
+			return nil, fmt.Errorf("repositories lists %s twice (GitHub repository names are case-insensitive)", quoteInput(entry))
 		}
 		seen[folded] = true
-		names = append(names, name)
+		entries = append(entries, entry)
 	}
-	return names, nil
+	return entries, nil
+}
+
+func checkRepositoryEntry(entry string, form scopeForm) error {
+	switch {
+	case form == roleScope && isTemplate(entry):
+		return validateTemplate(fieldRepositories, entry)
+	case form == roleScope && isPattern(entry):
+		if !repositoryPattern.MatchString(entry) {
+			return fmt.Errorf("repositories: %s is not a repository name pattern (letters, digits, '.', '_', '-' and the wildcards * and ?)", quoteInput(entry))
+		}
+		return nil
+	case strings.Contains(entry, "/"):
+		owner, repo, _ := strings.Cut(entry, "/")
+		return fmt.Errorf("repositories takes names without the owner: use %s, not %s", quoteInput(repo), quoteInput(owner+"/"+repo))
+	case !repoNamePattern.MatchString(entry):
+		hint := ""
+		if form == requestScope && (isPattern(entry) || isTemplate(entry)) {
+			hint = "; patterns and templates belong in a role, a request names repositories"
+		}
+		return fmt.Errorf("repositories: %s is not a repository name (1 to 100 letters, digits, '.', '_' or '-')%s", quoteInput(entry), hint)
+	}
+	return nil
 }
 
 func parseRepositoryIDs(raw []int) ([]int64, error) {
-	if len(raw) > maxRepositories {
-		return nil, fmt.Errorf("repository_ids lists %d IDs; GitHub allows at most %d in one token", len(raw), maxRepositories)
-	}
 	ids := make([]int64, 0, len(raw))
 	seen := make(map[int64]bool, len(raw))
 	for _, v := range raw {
@@ -171,14 +239,17 @@ func splitCommaPairs(raw map[string]string) (map[string]string, error) {
 }
 
 func parsePermissions(raw map[string]string) (map[string]string, []string, error) {
+	if len(raw) > maxPermissionEntries {
+		return nil, nil, fmt.Errorf("permissions names %d permissions; GitHub knows fewer than %d", len(raw), maxPermissionEntries)
+	}
 	perms := make(map[string]string, len(raw))
-	var warnings []string
+	var unknown []string
 	for _, name := range sortedKeys(raw) {
 		level := raw[name]
 		if !permissionPattern.MatchString(name) {
 			return nil, nil, fmt.Errorf("permissions: %s is not a permission name (lower-case letters, digits and '_', e.g. contents or pull_requests)", quoteInput(name))
 		}
-		if _, ok := permissionLevels[level]; !ok {
+		if !ghclient.IsLevel(level) {
 			return nil, nil, fmt.Errorf("permissions: level %s for %q is not one of read, write or admin", quoteInput(level), name)
 		}
 		// A level a known permission does not accept is refused here rather
@@ -186,13 +257,17 @@ func parsePermissions(raw map[string]string) (map[string]string, []string, error
 		allowed, known := ghclient.PermissionLevels(name)
 		switch {
 		case !known:
-			warnings = append(warnings, fmt.Sprintf("permissions: %q is not a GitHub permission this plugin knows; GitHub will refuse the token if it is not granted to the installation", name))
+			unknown = append(unknown, name)
 		case !slices.Contains(allowed, level):
 			return nil, nil, fmt.Errorf("permissions: %q accepts %s, not %q", name, strings.Join(allowed, " or "), level)
 		}
 		perms[name] = level
 	}
-	return perms, warnings, nil
+	if len(unknown) == 0 {
+		return perms, nil, nil
+	}
+	return perms, []string{fmt.Sprintf("permissions %s: not GitHub permissions this plugin knows; GitHub will refuse the token if they are not granted to the installation",
+		describeList(unknown))}, nil
 }
 
 // String describes the scope for messages, e.g. "repositories api, web;
@@ -243,26 +318,35 @@ func (s scope) narrow(req scope) (scope, error) {
 	return out, nil
 }
 
+// coversRepositories checks a request's repositories against the role's:
+// a name must be one of the role's names or match one of its patterns; an
+// ID must be one of the role's IDs (patterns cover names only).
 func (s scope) coversRepositories(req scope) error {
 	if !s.restrictsRepositories() {
 		return nil
 	}
 	allowed := make(map[string]bool, len(s.Repositories))
-	for _, name := range s.Repositories {
-		allowed[strings.ToLower(name)] = true
+	var patterns []string
+	for _, entry := range s.Repositories {
+		if isPattern(entry) {
+			patterns = append(patterns, entry)
+		} else {
+			allowed[strings.ToLower(entry)] = true
+		}
 	}
 	var outside []string
 	for _, name := range req.Repositories {
-		if !allowed[strings.ToLower(name)] {
+		if !allowed[strings.ToLower(name)] && !matchesAny(patterns, name) {
 			outside = append(outside, name)
 		}
 	}
 	if len(outside) > 0 {
-		return fmt.Errorf("repositories %s are outside the role's repositories (%s)", strings.Join(outside, ", "), describeList(s.Repositories))
+		return fmt.Errorf("repositories %s are outside the role's repositories (%s)", describeList(outside), describeList(s.Repositories))
 	}
 	for _, id := range req.RepositoryIDs {
 		if !slices.Contains(s.RepositoryIDs, id) {
-			return fmt.Errorf("repository_ids %d is outside the role's repository_ids (%s)", id, describeList(s.RepositoryIDs))
+			return fmt.Errorf("repository_ids %d is outside the role's repository_ids (%s); a role's names and patterns are matched by name: narrow by repositories",
+				id, describeList(s.RepositoryIDs))
 		}
 	}
 	return nil
@@ -277,20 +361,29 @@ func (s scope) coversPermissions(req map[string]string) error {
 		if !ok {
 			return fmt.Errorf("permissions: %q is outside the role's permissions (%s)", name, describePermissions(s.Permissions))
 		}
-		if !levelCovers(granted, req[name]) {
+		if !ghclient.LevelCovers(granted, req[name]) {
 			return fmt.Errorf("permissions: %s=%s exceeds the role's %s=%s", name, req[name], name, granted)
 		}
 	}
 	return nil
 }
 
+// maxListed bounds how many items a message lists: a role may name 500
+// repositories, and a caller may send as many.
+const maxListed = 10
+
+// describeList lists items for a message, at most maxListed of them, each
+// quoted and cut like any user input.
 func describeList[T any](items []T) string {
 	if len(items) == 0 {
 		return "none"
 	}
-	parts := make([]string, len(items))
-	for i, item := range items {
-		parts[i] = fmt.Sprint(item)
+	parts := make([]string, 0, min(len(items), maxListed)+1)
+	for _, item := range items[:min(len(items), maxListed)] {
+		parts = append(parts, strings.Trim(quoteInput(fmt.Sprint(item)), `"`))
+	}
+	if len(items) > maxListed {
+		parts = append(parts, fmt.Sprintf("and %d more", len(items)-maxListed))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -300,7 +393,7 @@ func describePermissions(perms map[string]string) string {
 	for _, name := range sortedKeys(perms) {
 		parts = append(parts, name+"="+perms[name])
 	}
-	return strings.Join(parts, ", ")
+	return describeList(parts)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

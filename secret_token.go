@@ -1,6 +1,7 @@
 package githubapp
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,11 +15,20 @@ import (
 )
 
 const (
-	secretTokenType = "github_app_installation_token"
+	secretTokenType = "github_app_installation_token" //nolint:gosec // G101: the name of a secret type, not a credential
 
-	// undeliveredRevokeTimeout bounds the clean-up of a token whose
-	// response never reached the caller; it runs after the caller left.
-	undeliveredRevokeTimeout = 10 * time.Second
+	// expiredMargin is how long past its expiry a token must be before
+	// revocation skips GitHub: it covers the Date header's one-second
+	// resolution and the local clock's drift since the mint.
+	expiredMargin = time.Minute
+
+	// maxRevokers bounds the clients kept for base URLs other than the
+	// config's; there are rarely more than one or two.
+	maxRevokers = 16
+
+	fieldExpiresLocal = "expires_at_local"
+	fieldRole         = "role"
+	fieldHashedToken  = "hashed_token"
 )
 
 func secretToken(b *backend) *framework.Secret {
@@ -60,6 +70,10 @@ func tokenResponseFields() map[string]*framework.FieldSchema {
 			Type:        framework.TypeStringSlice,
 			Description: "Names of the repositories the token is limited to, when it is.",
 		},
+		fieldHashedToken: {
+			Type:        framework.TypeString,
+			Description: `How GitHub's audit log names the token: base64 of its SHA-256. Search the log with hashed_token:"<value>". The plugin's mint and revoke log lines carry it too, never the token.`,
+		},
 	}
 }
 
@@ -67,8 +81,12 @@ func tokenResponseFields() map[string]*framework.FieldSchema {
 // through JSON, so it must be readable back from JSON alone: Vault core
 // calls Revoke with it when it fails to register a fresh lease.
 type tokenLease struct {
-	Token          string
-	ExpiresAt      string
+	Token     string
+	ExpiresAt string // GitHub's expires_at, on GitHub's clock
+	// ExpiresLocal is when the token expires by the local clock: the mint
+	// time plus the token's life as GitHub measured it. Leases written
+	// before v0.2.0 lack it.
+	ExpiresLocal   string
 	BaseURL        string
 	InstallationID int64
 	Role           string
@@ -78,9 +96,10 @@ func (l tokenLease) internalData() map[string]any {
 	return map[string]any{
 		fieldToken:          l.Token,
 		fieldExpiresAt:      l.ExpiresAt,
+		fieldExpiresLocal:   l.ExpiresLocal,
 		fieldBaseURL:        l.BaseURL,
 		fieldInstallationID: l.InstallationID,
-		"role":              l.Role,
+		fieldRole:           l.Role,
 	}
 }
 
@@ -91,8 +110,9 @@ func leaseFromInternalData(data map[string]any) (tokenLease, error) {
 		return l, errors.New("lease data holds no token")
 	}
 	l.ExpiresAt, _ = data[fieldExpiresAt].(string)
+	l.ExpiresLocal, _ = data[fieldExpiresLocal].(string)
 	l.BaseURL, _ = data[fieldBaseURL].(string)
-	l.Role, _ = data["role"].(string)
+	l.Role, _ = data[fieldRole].(string)
 	switch id := data[fieldInstallationID].(type) {
 	case json.Number:
 		l.InstallationID, _ = id.Int64()
@@ -104,11 +124,15 @@ func leaseFromInternalData(data map[string]any) (tokenLease, error) {
 	return l, nil
 }
 
-// expired reports whether GitHub has already forgotten the token; an
-// unreadable expiry counts as live, so revocation is still attempted.
+// expired reports whether GitHub has surely forgotten the token, by its own
+// clock as translated at mint time. GitHub's expires_at is never compared
+// with the local clock: with GitHub's clock hours behind, that would skip
+// revoking a live token. A lease without a local expiry (written before
+// v0.2.0) or with an unreadable one counts as live, so revocation is
+// attempted, and GitHub's 401 for an expired token counts as done.
 func (l tokenLease) expired(now time.Time) bool {
-	t, err := time.Parse(time.RFC3339, l.ExpiresAt)
-	return err == nil && !now.Before(t)
+	t, err := time.Parse(time.RFC3339, l.ExpiresLocal)
+	return err == nil && now.After(t.Add(expiredMargin))
 }
 
 // revokeToken revokes a lease's token at GitHub. It returns an error only
@@ -127,39 +151,45 @@ func (b *backend) revokeToken(ctx context.Context, req *logical.Request, _ *fram
 		return nil, err
 	}
 	if err := client.RevokeInstallationToken(ctx, lease.Token); err != nil {
-		return nil, fmt.Errorf("revoking the token of role %q (installation %d) at GitHub: %w", lease.Role, lease.InstallationID, err)
+		return nil, fmt.Errorf("revoking the token of role %q (installation %d, hashed_token %s) at GitHub: %w",
+			lease.Role, lease.InstallationID, ghclient.HashedToken(lease.Token), err)
 	}
-	b.Logger().Debug("revoked installation token", "role", lease.Role, "installation_id", lease.InstallationID)
+	b.Logger().Info("revoked installation token", "role", lease.Role, "installation_id", lease.InstallationID,
+		fieldHashedToken, ghclient.HashedToken(lease.Token))
 	return nil, nil
 }
 
 // revocationClient returns a client for the GitHub the token came from.
-// Revocation authenticates with the token itself, so it works even after
-// the config moved to another base_url or was deleted.
+// Revocation authenticates with the token itself, so it needs no config:
+// it works after the config moved to another base_url, was deleted, or
+// cannot be read.
 func (b *backend) revocationClient(ctx context.Context, s logical.Storage, baseURL string) (*ghclient.Client, error) {
-	gh, err := b.githubFor(ctx, s)
+	baseURL = cmp.Or(baseURL, ghclient.DefaultBaseURL) // leases from before base_url was recorded
+	if app, err := b.getClient(ctx, s); err == nil && app != nil && app.config.BaseURL == baseURL {
+		return app.api, nil
+	}
+	return b.revoker(baseURL)
+}
+
+// revoker returns the client kept for revoking tokens of a base URL that is
+// not the config's, so that mass revocation after a config change reuses
+// one client and its connections.
+func (b *backend) revoker(baseURL string) (*ghclient.Client, error) {
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	if c, ok := b.revokers[baseURL]; ok {
+		return c, nil
+	}
+	// The URL passed the config's checks when the token was minted, and the
+	// token has already travelled over it.
+	c, err := ghclient.New(ghclient.Config{BaseURL: baseURL, AllowHTTP: true, UserAgent: userAgent(),
+		HTTPClient: b.httpClient, Logger: b.Logger().Named("github"), Observer: b.metrics})
 	if err != nil {
 		return nil, err
 	}
-	if gh != nil && (baseURL == "" || baseURL == gh.config.BaseURL) {
-		return gh.client, nil
+	if len(b.revokers) >= maxRevokers {
+		clear(b.revokers)
 	}
-	if baseURL == "" {
-		baseURL = defaultBaseURL
-	}
-	return ghclient.New(ghclient.Config{BaseURL: baseURL, UserAgent: userAgent(), Logger: b.Logger().Named("github")})
-}
-
-// revokeUndelivered revokes a token that was minted but never handed to
-// anyone, so that no live token exists that Vault does not know about.
-func (b *backend) revokeUndelivered(client *ghclient.Client, token string, installationID int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), undeliveredRevokeTimeout)
-	defer cancel()
-	if err := client.RevokeInstallationToken(ctx, token); err != nil {
-		b.Logger().Error("a minted token could not be delivered and revoking it failed; it expires within the hour",
-			"installation_id", installationID, "error", err)
-		return
-	}
-	b.Logger().Warn("revoked a minted token whose request was cancelled before it could be delivered",
-		"installation_id", installationID)
+	b.revokers[baseURL] = c
+	return c, nil
 }

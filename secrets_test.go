@@ -3,10 +3,13 @@ package githubapp
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
 
 // keyFragments are pieces of a PEM key that must never leave storage: every
@@ -46,7 +49,7 @@ func TestSecrets_KeyAndTokensNeverLeak(t *testing.T) {
 
 	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: truncated})
 	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: strings.ReplaceAll(goodPEM, "RSA ", "DSA ")})
-	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: goodPEM, fieldBaseURL: e.gh.URL()})
+	do(logical.CreateOperation, "config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: goodPEM, fieldBaseURL: e.emulator.URL()})
 	do(logical.ReadOperation, "config", nil)
 	do(logical.UpdateOperation, "config", map[string]any{fieldBaseURL: "https://elsewhere.example.com"})
 	do(logical.CreateOperation, "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api", fieldPermissions: "contents=read"})
@@ -69,7 +72,7 @@ func TestSecrets_KeyAndTokensNeverLeak(t *testing.T) {
 		record(e.revoke(lease)) // the 401 path
 	}
 	// A key of another App: GitHub's refusal must not drag the key along.
-	do(logical.UpdateOperation, "config", map[string]any{fieldPrivateKey: otherPEM, fieldBaseURL: e.gh.URL()})
+	do(logical.UpdateOperation, "config", map[string]any{fieldPrivateKey: otherPEM, fieldBaseURL: e.emulator.URL()})
 	do(logical.ReadOperation, "token/ci", nil)
 
 	logs := e.logs.String()
@@ -98,4 +101,54 @@ func TestSecrets_KeyAndTokensNeverLeak(t *testing.T) {
 			t.Fatalf("token appears %d times in responses, want 2 (data and lease data of its own mint)", n)
 		}
 	}
+}
+
+// hashed_token must be exactly what GitHub's audit log records; the
+// expected values were computed independently, with
+// printf %s "$TOKEN" | openssl dgst -sha256 -binary | base64.
+func TestHashedTokenMatchesGitHubsAuditLog(t *testing.T) {
+	for token, want := range map[string]string{
+		"ghs_16C7e42F292c6912E7710c838347Ae178B4a": "eXwM5BRYbMjraSmv6UfHIOPk01HdBwpv459jC+qrMFQ=",
+		"": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+	} {
+		if got := ghclient.HashedToken(token); got != want {
+			t.Errorf("HashedToken(%q) = %s, want %s", token, got, want)
+		}
+	}
+}
+
+// The mint response and the mint and revoke log lines carry hashed_token,
+// with the role and installation, and never the token.
+func TestHashedTokenInResponseAndLogs(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	resp := e.mint("ci")
+	tok := resp.Data[fieldToken].(string)
+	hashed := resp.Data[fieldHashedToken]
+	if hashed != ghclient.HashedToken(tok) {
+		t.Fatalf("hashed_token %v is not the hash of the minted token", hashed)
+	}
+	_, err := e.revoke(resp.Secret)
+	requireOK(t, nil, err)
+
+	logs := e.logs.String()
+	if strings.Contains(logs, tok) {
+		t.Fatal("the log holds the token")
+	}
+	for _, event := range []string{"minted installation token", "revoked installation token"} {
+		line := lineWith(logs, event)
+		for _, want := range []string{"hashed_token=", hashed.(string), "role=ci", "installation_id=" + strconv.FormatInt(e.sample.OrgInstallationID, 10)} {
+			if !strings.Contains(line, want) {
+				t.Errorf("log line %q lacks %s", line, want)
+			}
+		}
+	}
+}
+
+func lineWith(text, substr string) string {
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, substr) {
+			return line
+		}
+	}
+	return ""
 }

@@ -9,11 +9,19 @@ import (
 	"strings"
 )
 
-// maxInstallationPages bounds ListInstallations (100 installations a page),
-// so that a misbehaving server cannot keep it paging forever.
-const maxInstallationPages = 100
+// Paging bounds (100 items a page), so that a misbehaving server cannot keep
+// a listing going forever: 10,000 installations, 50,000 repositories.
+const (
+	maxInstallationPages = 100
+	maxRepositoryPages   = 500
+)
 
-// CreateInstallationToken mints an installation access token.
+// CreateInstallationToken mints an installation access token. The token is
+// checked against req: a reply that is malformed, already expired by
+// GitHub's clock, or wider than req is an InvalidReplyError, and its token
+// is revoked. Once sent, the request completes even if ctx ends meanwhile,
+// and the token is returned: the caller, who knows whether anyone will
+// receive it, revokes it if not.
 //
 // The call is retried on 5xx answers and connection failures even though it
 // is a POST: if GitHub did mint a token before failing, that token is never
@@ -23,8 +31,27 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 	if installationID <= 0 {
 		return nil, fmt.Errorf("invalid installation ID %d", installationID)
 	}
-	path := fmt.Sprintf("/app/installations/%d/access_tokens", installationID)
-	return call[InstallationToken](ctx, c, http.MethodPost, path, req)
+	r, err := c.newRequest(http.MethodPost, fmt.Sprintf("/app/installations/%d/access_tokens", installationID), req)
+	if err != nil {
+		return nil, err
+	}
+	r.completeOnceSent = true
+	r.maxBody = maxMintReplyBytes
+	var reply mintReply
+	header, err := c.do(ctx, r, &reply)
+	if err != nil {
+		for _, token := range reply.tokens {
+			c.Discard(token, installationID, "a token GitHub sent in a reply that could not be read or decoded")
+		}
+		return nil, err
+	}
+	tok := reply.InstallationToken
+	tok.ServerDate = c.serverTime(header)
+	if reason := tok.check(req); reason != "" {
+		c.Discard(tok.Token, installationID, "a token GitHub sent in a refused reply ("+reason+")")
+		return nil, &InvalidReplyError{Method: r.method, Path: r.path, Reason: reason}
+	}
+	return &tok, nil
 }
 
 // RevokeInstallationToken revokes an installation token, authenticating with
@@ -46,14 +73,6 @@ func (c *Client) RevokeInstallationToken(ctx context.Context, token string) erro
 	return err
 }
 
-// GetInstallation returns the installation with the given ID.
-func (c *Client) GetInstallation(ctx context.Context, id int64) (*Installation, error) {
-	if id <= 0 {
-		return nil, fmt.Errorf("invalid installation ID %d", id)
-	}
-	return c.getInstallation(ctx, fmt.Sprintf("/app/installations/%d", id))
-}
-
 // FindInstallationByOwner returns the App's installation on a user or
 // organization account.
 func (c *Client) FindInstallationByOwner(ctx context.Context, owner string) (*Installation, error) {
@@ -70,17 +89,12 @@ func (c *Client) FindInstallationByOwner(ctx context.Context, owner string) (*In
 	return inst, err
 }
 
-// FindInstallationByRepository returns the App's installation that covers
-// owner/repo.
-func (c *Client) FindInstallationByRepository(ctx context.Context, owner, repo string) (*Installation, error) {
-	if owner == "" || repo == "" {
-		return nil, errors.New("owner and repository are required")
-	}
-	return c.getInstallation(ctx, "/repos/"+url.PathEscape(owner)+"/"+url.PathEscape(repo)+"/installation")
-}
-
 func (c *Client) getInstallation(ctx context.Context, path string) (*Installation, error) {
-	return call[Installation](ctx, c, http.MethodGet, path, nil)
+	inst, err := call[Installation](ctx, c, http.MethodGet, path, nil)
+	if err == nil && inst.ID <= 0 {
+		return nil, &InvalidReplyError{Method: http.MethodGet, Path: path, Reason: "the installation has no id"}
+	}
+	return inst, err
 }
 
 // ListInstallations returns all of the App's installations, following
@@ -90,21 +104,43 @@ func (c *Client) ListInstallations(ctx context.Context) ([]Installation, error) 
 	if err != nil {
 		return nil, err
 	}
-	var all []Installation
+	return collectPages(ctx, c, r, maxInstallationPages, "installations",
+		func(page *installationPage) []Installation { return *page })
+}
+
+// ListInstallationRepositories returns every repository the installation
+// token can reach, following GitHub's Link headers page by page.
+func (c *Client) ListInstallationRepositories(ctx context.Context, token string) ([]Repository, error) {
+	if token == "" {
+		return nil, errors.New("an installation token is required to list its repositories")
+	}
+	r, err := c.newRequest(http.MethodGet, "/installation/repositories?per_page=100", nil)
+	if err != nil {
+		return nil, err
+	}
+	r.token = token
+	return collectPages(ctx, c, r, maxRepositoryPages, "repositories",
+		func(page *repositoryPage) []Repository { return page.Repositories })
+}
+
+// collectPages sends r and follows each reply's rel="next" link, gathering
+// the items of every page (at most maxPages).
+func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages int, what string, items func(*P) []T) ([]T, error) {
+	var all []T
 	for page := 1; ; page++ {
-		var batch []Installation
+		var batch P
 		header, err := c.do(ctx, r, &batch)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, batch...)
+		all = append(all, items(&batch)...)
 
 		next := nextLink(header.Values("Link"))
 		if next == "" {
 			return all, nil
 		}
-		if page == maxInstallationPages {
-			return nil, fmt.Errorf("GitHub lists more than %d pages of installations", maxInstallationPages)
+		if page == maxPages {
+			return nil, fmt.Errorf("GitHub lists more than %d pages of %s", maxPages, what)
 		}
 		if r, err = c.followLink(r, next); err != nil {
 			return nil, err
@@ -116,6 +152,9 @@ func (c *Client) ListInstallations(ctx context.Context) ([]Installation, error) 
 // the API host: the request carries the App's JWT, which must not be handed
 // to whatever host a reply names.
 func (c *Client) followLink(prev *request, link string) (*request, error) {
+	if len(link) > maxBaseURLBytes {
+		return nil, fmt.Errorf("refusing a GitHub pagination link of %d bytes", len(link))
+	}
 	u, err := url.Parse(prev.url)
 	if err == nil {
 		u, err = u.Parse(link)
@@ -126,10 +165,13 @@ func (c *Client) followLink(prev *request, link string) (*request, error) {
 	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) {
 		return nil, fmt.Errorf("refusing to follow GitHub pagination link to %s://%s: not the API host", u.Scheme, u.Host)
 	}
+	path := strings.TrimPrefix(u.Path, c.base.Path)
 	return &request{
 		method: prev.method,
 		url:    u.String(),
-		path:   strings.TrimPrefix(u.Path, c.base.Path),
+		path:   path,
+		route:  routeOf(prev.method, path),
+		token:  prev.token,
 	}, nil
 }
 
@@ -162,11 +204,6 @@ func hasToken(list, tok string) bool {
 		}
 	}
 	return false
-}
-
-// GetApp returns the App that the client authenticates as.
-func (c *Client) GetApp(ctx context.Context) (*App, error) {
-	return call[App](ctx, c, http.MethodGet, "/app", nil)
 }
 
 // call sends a request without pagination and decodes its reply into a T.

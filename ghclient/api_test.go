@@ -51,6 +51,7 @@ func TestCreateInstallationToken(t *testing.T) {
 			{ID: 1, Name: "alpha", FullName: "octo/alpha"},
 			{ID: 2, Name: "beta", FullName: "octo/beta"},
 		},
+		ServerDate: t0.Truncate(time.Second), // GitHub's Date header
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) || !got.ExpiresAt.Equal(want.ExpiresAt) {
 		t.Errorf("token = %+v\nwant    %+v", got, want)
@@ -135,12 +136,12 @@ func TestAPIErrorNonJSONBody(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, page)
 	})
-	_, err := h.client.GetApp(context.Background())
+	_, err := h.client.FindInstallationByOwner(context.Background(), "octo")
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("err = %v, want *APIError", err)
 	}
-	if !strings.HasPrefix(apiErr.Message, "<html><body>Bad gateway.") || len(apiErr.Message) > maxSnippetBytes+len("…") {
+	if !strings.HasPrefix(apiErr.Message, "<html><body>Bad gateway.") || len(apiErr.Message) > maxMessageBytes+len("…") {
 		t.Errorf("message is not a trimmed, capped snippet: %q", apiErr.Message)
 	}
 }
@@ -152,7 +153,7 @@ func TestErrorsNeverContainCredentials(t *testing.T) {
 		githubError(w, http.StatusBadRequest, "bad request with "+r.Header.Get("Authorization"))
 	}
 	h := newHarness(t, echo)
-	_, err := h.client.GetApp(context.Background())
+	_, err := h.client.FindInstallationByOwner(context.Background(), "octo")
 	if err == nil || strings.Contains(err.Error(), h.lastCredential(t)) {
 		t.Fatalf("error leaks the JWT or is nil: %v", err)
 	}
@@ -204,9 +205,10 @@ const installationJSON = `{"id":7,"app_id":42,"account":{"login":"Octo","id":9,"
 	"target_type":"Organization","repository_selection":"all","permissions":{"contents":"write"},
 	"suspended_at":"2026-02-01T00:00:00Z","created_at":"2025-01-01T00:00:00Z"}`
 
-func TestGetInstallation(t *testing.T) {
+// An installation decodes with every field the plugin shows.
+func TestInstallationFields(t *testing.T) {
 	h := newHarness(t, status(http.StatusOK, installationJSON))
-	got, err := h.client.GetInstallation(context.Background(), 7)
+	got, err := h.client.FindInstallationByOwner(context.Background(), "octo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,9 +217,6 @@ func TestGetInstallation(t *testing.T) {
 		got.TargetType != "Organization" || got.RepositorySelection != "all" ||
 		got.Permissions["contents"] != "write" || got.SuspendedAt == nil || !got.SuspendedAt.Equal(suspended) {
 		t.Errorf("installation = %+v", got)
-	}
-	if uri := h.seen()[0].RequestURI; uri != "/app/installations/7" {
-		t.Errorf("request URI = %q", uri)
 	}
 }
 
@@ -247,16 +246,6 @@ func TestFindInstallationByOwnerNotInstalled(t *testing.T) {
 	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) { githubError(w, http.StatusNotFound, "Not Found") })
 	if _, err := h.client.FindInstallationByOwner(context.Background(), "octo"); !IsNotFound(err) {
 		t.Fatalf("err = %v, want not found", err)
-	}
-}
-
-func TestFindInstallationByRepository(t *testing.T) {
-	h := newHarness(t, status(http.StatusOK, installationJSON))
-	if _, err := h.client.FindInstallationByRepository(context.Background(), "octo", "hello world"); err != nil {
-		t.Fatal(err)
-	}
-	if uri := h.seen()[0].RequestURI; uri != "/repos/octo/hello%20world/installation" {
-		t.Errorf("request URI = %q", uri)
 	}
 }
 
@@ -360,5 +349,38 @@ func TestNextLink(t *testing.T) {
 		if got := nextLink([]string{header}); got != want {
 			t.Errorf("nextLink(%q) = %q, want %q", header, got, want)
 		}
+	}
+}
+
+// Listing an installation's repositories authenticates every page with the
+// installation token, not the App's JWT.
+func TestListInstallationRepositories(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		page = max(page, 1)
+		var repos []map[string]any
+		for i := (page-1)*100 + 1; i <= min(page*100, 250); i++ {
+			repos = append(repos, bigRepository(i, fmt.Sprintf("repo-%d", i)))
+		}
+		if page < 3 {
+			w.Header().Set("Link", fmt.Sprintf(`<http://%s/installation/repositories?per_page=100&page=%d>; rel="next"`, r.Host, page+1))
+		}
+		b, _ := json.Marshal(map[string]any{"total_count": 250, "repositories": repos})
+		writeJSON(w, http.StatusOK, string(b))
+	})
+	got, err := h.client.ListInstallationRepositories(context.Background(), "ghs_list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 250 || got[249].Name != "repo-250" || got[249].ID != 250 {
+		t.Fatalf("%d repositories, last %+v", len(got), got[len(got)-1])
+	}
+	for _, r := range h.seen() {
+		if auth := r.Header.Get("Authorization"); auth != "Bearer ghs_list" {
+			t.Fatalf("%s sent with Authorization %.12q…; want the installation token", r.RequestURI, auth)
+		}
+	}
+	if n := h.attempts(); n != 3 {
+		t.Fatalf("%d requests, want 3 pages", n)
 	}
 }

@@ -33,18 +33,27 @@ const (
 	apiVersion = "2022-11-28"
 	mediaType  = "application/vnd.github+json"
 
-	// maxResponseBytes bounds how much of a reply is read. The largest
-	// expected reply, a token naming 500 repositories, is about 3 MiB.
-	maxResponseBytes = 32 << 20
+	// maxReplyBytes bounds how much of a successful reply is read: a page
+	// of 100 installations or repositories is well under 1 MiB.
+	maxReplyBytes = 4 << 20
+	// maxMintReplyBytes bounds a mint reply, whose largest real form, a
+	// token naming 500 repositories of about 6 KB each, is about 3 MiB.
+	maxMintReplyBytes = 16 << 20
+	// maxErrorBodyBytes bounds how much of a failure's body is read: GitHub's
+	// error bodies are a few hundred bytes, and only a cut of them is kept.
+	maxErrorBodyBytes = 64 << 10
+	// sentAttemptTimeout bounds an attempt that must complete once sent
+	// (see request.completeOnceSent), which no caller's deadline bounds.
+	sentAttemptTimeout = 60 * time.Second
 )
-
-var errResponseTooLarge = fmt.Errorf("response body exceeds %d bytes", maxResponseBytes)
 
 // Config configures a Client.
 type Config struct {
 	// BaseURL is the API root: "" for github.com, or "https://HOST/api/v3"
-	// for GitHub Enterprise Server.
+	// for GitHub Enterprise Server. See NormalizeBaseURL.
 	BaseURL string
+	// AllowHTTP accepts a plain http BaseURL on a host that is not loopback.
+	AllowHTTP bool
 	// AppID is the JWT issuer when ClientID is empty.
 	AppID int64
 	// ClientID is the JWT issuer when set, as GitHub recommends.
@@ -53,12 +62,16 @@ type Config struct {
 	// by an installation token work; the others return ErrNoPrivateKey.
 	PrivateKey *rsa.PrivateKey
 	UserAgent  string
-	// HTTPClient defaults to NewHTTPClient().
+	// HTTPClient defaults to NewHTTPClient(). Its redirect policy is
+	// overridden: the client never follows a redirect.
 	HTTPClient *http.Client
 	Logger     hclog.Logger
 	Retry      RetryPolicy
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
+	// Observer is told of every attempt, retry and JWT signature, for
+	// metrics. Nil observes nothing.
+	Observer Observer
 }
 
 // Client calls the GitHub API as a GitHub App. It is safe for concurrent use.
@@ -71,25 +84,27 @@ type Client struct {
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error // replaced in tests
 	jwt       *jwtSigner                                 // nil without a private key
+	observer  Observer
 }
 
 // New validates cfg and returns a Client.
 func New(cfg Config) (*Client, error) {
-	base, err := parseBaseURL(cfg.BaseURL)
+	base, err := parseBaseURL(cfg.BaseURL, cfg.AllowHTTP)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
 		base:      base,
 		userAgent: cmp.Or(cfg.UserAgent, DefaultUserAgent),
-		http:      cfg.HTTPClient,
+		http:      withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
 		logger:    cfg.Logger,
 		retry:     cfg.Retry.withDefaults(),
 		now:       cfg.Now,
 		sleep:     sleepContext,
+		observer:  cfg.Observer,
 	}
-	if c.http == nil {
-		c.http = NewHTTPClient()
+	if c.observer == nil {
+		c.observer = nopObserver{}
 	}
 	if c.logger == nil {
 		c.logger = hclog.NewNullLogger()
@@ -107,29 +122,17 @@ func New(cfg Config) (*Client, error) {
 			// keeps iss the same type whichever identifier is configured.
 			issuer = strconv.FormatInt(cfg.AppID, 10)
 		}
-		c.jwt = &jwtSigner{key: cfg.PrivateKey, issuer: issuer, now: c.now, logger: c.logger}
+		c.jwt = &jwtSigner{key: cfg.PrivateKey, issuer: issuer, now: c.now, logger: c.logger, observer: c.observer}
 	}
 	return c, nil
 }
 
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(cmp.Or(raw, DefaultBaseURL))
+func parseBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
+	normalized, err := NormalizeBaseURL(raw, allowHTTP)
 	if err != nil {
-		return nil, fmt.Errorf("invalid GitHub base URL: %w", err)
+		return nil, fmt.Errorf("GitHub base URL %w", err)
 	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("invalid GitHub base URL %q: scheme must be http or https", raw)
-	case u.Host == "":
-		return nil, fmt.Errorf("invalid GitHub base URL %q: host is missing", raw)
-	case u.User != nil, u.RawQuery != "", u.Fragment != "":
-		return nil, fmt.Errorf("invalid GitHub base URL %q: credentials, query and fragment are not allowed", raw)
-	}
-	// GHES roots such as /api/v3 must survive joining, with or without a
-	// trailing slash; paths are appended to a root without one.
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
-	return u, nil
+	return url.Parse(normalized)
 }
 
 // NewHTTPClient returns an HTTP client tuned for many concurrent calls to one
@@ -153,12 +156,16 @@ func NewHTTPClient() *http.Client {
 	}
 }
 
-// JWTSignatures reports how many App JWTs the client has signed.
-func (c *Client) JWTSignatures() uint64 {
-	if c.jwt == nil {
-		return 0
-	}
-	return c.jwt.signatures.Load()
+// withoutRedirects returns a copy of hc that hands a 3xx back instead of
+// following it. Every request carries the App's JWT or a token, and its body
+// may be a mint request; a redirect would resend them wherever Location
+// points, or turn a DELETE into a GET whose 404 looks like "revoked". GitHub
+// never redirects the App endpoints, so a 3xx means something in between is
+// wrong, and it is reported as a failure.
+func withoutRedirects(hc *http.Client) *http.Client {
+	copied := *hc
+	copied.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &copied
 }
 
 // request describes one API call, independent of its attempts.
@@ -166,8 +173,17 @@ type request struct {
 	method string
 	url    string // absolute
 	path   string // relative to the base URL, for error messages
+	route  string // the endpoint's template, for metrics (see routeOf)
 	body   []byte // JSON, or nil; a byte slice so that every attempt can resend it
 	token  string // installation token; empty means a JWT call
+	// completeOnceSent marks a request whose effect at GitHub outlives the
+	// caller: a mint. Once sent, its reply is read even if the caller gives
+	// up meanwhile, so the token it carries can be handed back and revoked
+	// rather than left live and unknown. No new attempt starts for a
+	// caller that has gone.
+	completeOnceSent bool
+	// maxBody bounds a successful reply's body; 0 means maxReplyBytes.
+	maxBody int64
 }
 
 // newRequest builds a request for path (relative to the base URL, already
@@ -177,6 +193,7 @@ func (c *Client) newRequest(method, path string, body any) (*request, error) {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		r.path = path[:i]
 	}
+	r.route = routeOf(method, r.path)
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -187,12 +204,15 @@ func (c *Client) newRequest(method, path string, body any) (*request, error) {
 	return r, nil
 }
 
-// response is a fully read reply.
+// response is a reply, read as far as it could be.
 type response struct {
 	status int
 	header http.Header
 	body   []byte
 	err    *APIError // set for non-2xx replies
+	// incomplete says why a 2xx body could not be read whole (cut short,
+	// or over the request's bound); body holds what was read.
+	incomplete string
 }
 
 // do sends r, retrying as the policy allows, and decodes a 2xx body into out
@@ -200,21 +220,25 @@ type response struct {
 func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, error) {
 	skewCorrected := false
 	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
+		}
 		cred, err := c.credential(r)
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.send(ctx, r, cred)
+		res, err := c.attempt(ctx, r, cred)
 		if err == nil && res.err == nil {
-			return res.header, decode(r, res.body, out)
+			return res.header, decode(r, res, out)
 		}
 		if err == nil && r.token == "" && !skewCorrected && c.correctSkew(cred, res) {
 			// One extra attempt, outside the policy, with a JWT on GitHub's clock.
 			skewCorrected = true
 			attempt--
+			c.observer.ObserveRetry(Retry{Route: r.route, Reason: RetryClockSkew})
 			continue
 		}
-		delay, final := c.retryDelay(ctx, attempt, r, res, err)
+		next, final := c.retryDelay(ctx, attempt, r, res, err)
 		if final != nil {
 			return nil, final
 		}
@@ -222,11 +246,31 @@ func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, erro
 			err = res.err
 		}
 		c.logger.Debug("retrying GitHub request", "method", r.method, "path", r.path,
-			"attempt", attempt, "delay", delay.String(), "error", err)
-		if err := c.sleep(ctx, delay); err != nil {
+			"attempt", attempt, "delay", next.Delay.String(), "error", err)
+		c.observer.ObserveRetry(next)
+		if err := c.sleep(ctx, next.Delay); err != nil {
 			return nil, fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
 		}
 	}
+}
+
+// attempt sends r once, on the caller's context or, for a request that must
+// complete once sent, on a context of its own, and reports it to the
+// observer.
+func (c *Client) attempt(ctx context.Context, r *request, cred string) (*response, error) {
+	if r.completeOnceSent {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), sentAttemptTimeout)
+		defer cancel()
+	}
+	start := time.Now() // not c.now: a test's fake clock does not measure latency
+	res, err := c.send(ctx, r, cred)
+	observed := Attempt{Route: r.route, Duration: time.Since(start), AsApp: r.token == ""}
+	if err == nil {
+		observed.Status, observed.Header = res.status, res.header
+	}
+	c.observer.ObserveAttempt(observed)
+	return res, err
 }
 
 // credential returns the bearer credential for one attempt: the installation
@@ -265,19 +309,31 @@ func (c *Client) send(ctx context.Context, r *request, cred string) (*response, 
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return nil, err
+	res := &response{status: resp.StatusCode, header: resp.Header}
+	ok := resp.StatusCode/100 == 2
+	limit := cmp.Or(r.maxBody, maxReplyBytes)
+	if !ok {
+		limit = maxErrorBodyBytes
 	}
-	if len(b) > maxResponseBytes {
-		return nil, errResponseTooLarge
+	res.body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	switch {
+	case err != nil && ok && r.completeOnceSent:
+		// The request took effect; another attempt would do it again.
+		res.incomplete = "the reply was cut short: " + err.Error()
+	case err != nil:
+		return nil, err
+	case int64(len(res.body)) > limit:
+		res.body = res.body[:limit]
+		res.incomplete = fmt.Sprintf("the reply is longer than %d bytes", limit)
 	}
 
-	res := &response{status: resp.StatusCode, header: resp.Header, body: b}
-	if resp.StatusCode/100 != 2 {
+	switch {
+	case ok:
+	case resp.StatusCode/100 == 3:
+		res.err = newRedirectError(r.method, r.path, resp)
+	default:
 		// GitHub does not echo credentials, but a proxy in between might.
-		b = bytes.ReplaceAll(b, []byte(cred), []byte("[REDACTED]"))
-		res.err = newAPIError(r.method, r.path, resp.StatusCode, b)
+		res.err = newAPIError(r.method, r.path, resp.StatusCode, bytes.ReplaceAll(res.body, []byte(cred), []byte("[REDACTED]")))
 	}
 	return res, nil
 }
@@ -296,35 +352,54 @@ func (c *Client) correctSkew(cred string, res *response) bool {
 	return true
 }
 
-// retryDelay decides what follows a failed attempt: a delay before the next
-// one, or the error to hand the caller.
-func (c *Client) retryDelay(ctx context.Context, attempt int, r *request, res *response, err error) (time.Duration, error) {
+// retryDelay decides what follows a failed attempt: a retry after a delay,
+// or the error to hand the caller.
+func (c *Client) retryDelay(ctx context.Context, attempt int, r *request, res *response, err error) (Retry, error) {
 	lastAttempt := attempt >= c.retry.MaxAttempts
 	if err != nil {
 		err = fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
 		if lastAttempt || !retryableTransportError(ctx, err) {
-			return 0, err
+			return Retry{}, err
 		}
-		return c.retry.backoff(attempt), nil
+		return Retry{Route: r.route, Reason: RetryTransportError, Delay: c.retry.backoff(attempt)}, nil
 	}
 	if wait, limited := rateLimitWait(res, c.now()); limited {
 		if lastAttempt || wait > c.retry.MaxRateLimitWait || exceedsDeadline(ctx, wait) {
-			return 0, &RateLimitError{Until: c.now().Add(wait), Message: res.err.Message}
+			return Retry{}, &RateLimitError{Until: c.now().Add(wait), Message: res.err.Message}
 		}
-		return wait, nil
+		return Retry{Route: r.route, Reason: RetryRateLimit, Delay: wait}, nil
 	}
 	if lastAttempt || !retryableStatus(res.status) {
-		return 0, res.err
+		return Retry{}, res.err
 	}
-	return c.retry.backoff(attempt), nil
+	return Retry{Route: r.route, Reason: RetryServerError, Delay: c.retry.backoff(attempt)}, nil
 }
 
-func decode(r *request, body []byte, out any) error {
-	if out == nil || len(body) == 0 {
+// decode decodes a 2xx reply into out (unless out is nil). A body that was
+// not read whole, or does not decode, is a reply GitHub would never send;
+// what it holds is salvaged first, where out knows how, so that a token in
+// it can be revoked.
+func decode(r *request, res *response, out any) error {
+	invalid := func(reason string) error {
+		if s, ok := out.(salvager); ok {
+			s.salvage(res.body)
+		}
+		return &InvalidReplyError{Method: r.method, Path: r.path, Reason: cut(reason)}
+	}
+	if res.incomplete != "" {
+		return invalid(res.incomplete)
+	}
+	if out == nil || len(res.body) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("decoding GitHub %s %s response: %w", r.method, r.path, err)
+	var err error
+	if d, ok := out.(bodyDecoder); ok {
+		err = d.decodeBody(res.body)
+	} else {
+		err = json.Unmarshal(res.body, out)
+	}
+	if err != nil {
+		return invalid("the body does not decode: " + err.Error())
 	}
 	return nil
 }

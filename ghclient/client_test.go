@@ -43,7 +43,7 @@ func TestNewRequiresIssuerWithKey(t *testing.T) {
 func TestGHESBaseURLKeepsPath(t *testing.T) {
 	for _, suffix := range []string{"/api/v3", "/api/v3/"} {
 		t.Run(suffix, func(t *testing.T) {
-			h := newHarness(t, status(http.StatusCreated, `{"token":"ghs_x"}`),
+			h := newHarness(t, status(http.StatusCreated, tokenJSON),
 				func(c *Config) { c.BaseURL += suffix })
 			ctx := context.Background()
 			if _, err := h.client.CreateInstallationToken(ctx, 7, TokenRequest{}); err != nil {
@@ -69,7 +69,7 @@ func TestHeadersOnEveryRequest(t *testing.T) {
 				case r.Method == http.MethodDelete:
 					w.WriteHeader(http.StatusNoContent)
 				case r.Method == http.MethodPost:
-					writeJSON(w, http.StatusCreated, `{"token":"ghs_x"}`)
+					writeJSON(w, http.StatusCreated, tokenJSON)
 				case r.URL.Path == "/app/installations":
 					writeJSON(w, http.StatusOK, `[]`)
 				default:
@@ -78,10 +78,8 @@ func TestHeadersOnEveryRequest(t *testing.T) {
 			}, func(c *Config) { c.UserAgent = tc.userAgent })
 			ctx := context.Background()
 			calls := []func() error{
-				func() error { _, err := h.client.GetApp(ctx); return err },
-				func() error { _, err := h.client.GetInstallation(ctx, 1); return err },
 				func() error { _, err := h.client.FindInstallationByOwner(ctx, "octo"); return err },
-				func() error { _, err := h.client.FindInstallationByRepository(ctx, "octo", "repo"); return err },
+				func() error { _, err := h.client.FindInstallationByOwner(ctx, "octo"); return err },
 				func() error { _, err := h.client.ListInstallations(ctx); return err },
 				func() error { _, err := h.client.CreateInstallationToken(ctx, 1, TokenRequest{}); return err },
 				func() error { return h.client.RevokeInstallationToken(ctx, "ghs_x") },

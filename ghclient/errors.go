@@ -1,7 +1,6 @@
 package ghclient
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +13,10 @@ import (
 // client was configured without a private key.
 var ErrNoPrivateKey = errors.New("GitHub App private key is not configured")
 
-// maxSnippetBytes caps how much of a non-JSON error body (an HTML page from a
-// proxy, say) ends up in an error message.
-const maxSnippetBytes = 256
+// maxMessageBytes caps how much text from a reply (GitHub's message, or a
+// proxy's HTML page) ends up in an error, and so in Vault's responses and
+// logs: GitHub's own messages are far shorter.
+const maxMessageBytes = 256
 
 // APIError is a non-2xx answer from GitHub.
 type APIError struct {
@@ -88,27 +88,38 @@ func newAPIError(method, path string, status int, body []byte) *APIError {
 		DocumentationURL string `json:"documentation_url"`
 	}
 	if err := json.Unmarshal(body, &payload); err != nil || payload.Message == "" {
-		payload.Message = snippet(body)
+		payload.Message = string(body)
 	}
 	return &APIError{
 		StatusCode:       status,
-		Message:          payload.Message,
-		DocumentationURL: payload.DocumentationURL,
+		Message:          cut(payload.Message),
+		DocumentationURL: cut(payload.DocumentationURL),
 		Method:           method,
 		Path:             path,
 	}
 }
 
-func snippet(body []byte) string {
-	body = bytes.TrimSpace(body)
-	truncated := len(body) > maxSnippetBytes
-	if truncated {
-		body = body[:maxSnippetBytes]
+// newRedirectError reports a 3xx, naming only where it pointed: the
+// redirect itself is never followed.
+func newRedirectError(method, path string, resp *http.Response) *APIError {
+	target := "nowhere"
+	if loc, err := resp.Location(); err == nil {
+		target = loc.Scheme + "://" + loc.Host
+	}
+	return &APIError{
+		StatusCode: resp.StatusCode,
+		Message:    cut(fmt.Sprintf("redirect to %s refused: GitHub API calls never follow redirects, which would resend credentials", target)),
+		Method:     method,
+		Path:       path,
+	}
+}
+
+// cut trims s and bounds it to maxMessageBytes of valid UTF-8.
+func cut(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= maxMessageBytes {
+		return s
 	}
 	// Cutting may split a UTF-8 sequence; ToValidUTF8 drops the remainder.
-	s := strings.TrimSpace(strings.ToValidUTF8(string(body), ""))
-	if truncated {
-		s += "…"
-	}
-	return s
+	return strings.TrimSpace(strings.ToValidUTF8(s[:maxMessageBytes], "")) + "…"
 }

@@ -67,7 +67,14 @@ type harness struct {
 	mu       sync.Mutex
 	requests []seen
 	sleeps   []time.Duration
+
+	signatures atomic.Int32 // App JWTs signed, as the client's Observer saw
 }
+
+// The harness observes the client to count its JWT signatures.
+func (h *harness) ObserveAttempt(Attempt) {}
+func (h *harness) ObserveRetry(Retry)     {}
+func (h *harness) ObserveJWTSigned()      { h.signatures.Add(1) }
 
 func newHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*Config)) *harness {
 	t.Helper()
@@ -77,6 +84,8 @@ func newHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*Config)) *
 		h.mu.Lock()
 		h.requests = append(h.requests, seen{r.Method, r.RequestURI, r.Header.Clone(), string(body)})
 		h.mu.Unlock()
+		// GitHub's clock is the test's unless a handler says otherwise.
+		w.Header().Set("Date", h.clock.Now().Format(http.TimeFormat))
 		handler(w, r)
 	}))
 	t.Cleanup(h.server.Close)
@@ -87,6 +96,7 @@ func newHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*Config)) *
 		PrivateKey: testKey(),
 		HTTPClient: h.server.Client(),
 		Now:        h.clock.Now,
+		Observer:   h,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -136,7 +146,7 @@ func (h *harness) lastCredential(t *testing.T) string {
 func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	io.WriteString(w, body)
+	_, _ = io.WriteString(w, body) // the client reports what it did not receive
 }
 
 func githubError(w http.ResponseWriter, status int, message string) {
@@ -204,5 +214,3 @@ func claimInt(t *testing.T, claims map[string]json.RawMessage, name string) int6
 	}
 	return v
 }
-
-const appJSON = `{"id":42,"slug":"vault","client_id":"Iv23liABC","name":"Vault","permissions":{"contents":"write"}}`

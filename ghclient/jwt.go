@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -21,6 +20,16 @@ const (
 	// jwtRefreshMargin is how long before exp a cached JWT is replaced, so a
 	// JWT is never sent that could expire in flight or during retries.
 	jwtRefreshMargin = 2 * time.Minute
+
+	// maxSkewAhead bounds how far ahead of ours a GitHub clock is believed.
+	// A Date header is unauthenticated: one a month ahead would otherwise
+	// make us sign JWTs that become valid a month from now, for whoever
+	// sent it to replay. With the bound, no JWT is valid later than
+	// maxSkewAhead plus its own 9 minutes.
+	maxSkewAhead = time.Hour
+	// maxSkewBehind bounds the other way. A JWT dated in the past grants
+	// nothing later, so the bound is loose: it only keeps absurd values out.
+	maxSkewBehind = 24 * time.Hour
 )
 
 // skewMessages are the 401 messages GitHub gives for iat or exp claims that
@@ -48,7 +57,7 @@ type jwtSigner struct {
 	now    func() time.Time
 	logger hclog.Logger
 
-	signatures atomic.Uint64
+	observer Observer // told of each signature; nil observes nothing
 
 	// mu guards the fields below. It is held while signing (no network I/O),
 	// so concurrent callers with an expired cache wait for one signature
@@ -56,7 +65,7 @@ type jwtSigner struct {
 	mu         sync.Mutex
 	token      string
 	refreshAt  time.Time     // on GitHub's clock
-	skew       time.Duration // GitHub's clock minus ours
+	skew       time.Duration // GitHub's clock minus ours, bounded
 	skewLogged bool
 }
 
@@ -80,10 +89,19 @@ func (s *jwtSigner) get() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("signing GitHub App JWT: %w", err)
 	}
-	s.signatures.Add(1)
+	if s.observer != nil {
+		s.observer.ObserveJWTSigned()
+	}
 	s.token = token
 	s.refreshAt = time.Unix(exp, 0).Add(-jwtRefreshMargin)
 	return token, nil
+}
+
+// githubNow is our clock corrected by the skew learned so far.
+func (s *jwtSigner) githubNow() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now().Add(s.skew)
 }
 
 // correctSkew adopts GitHub's clock, as read from the Date header of a reply
@@ -92,7 +110,8 @@ func (s *jwtSigner) correctSkew(rejected string, githubNow time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	s.skew = githubNow.Sub(s.now())
+	observed := githubNow.Sub(s.now())
+	s.skew = min(max(observed, -maxSkewBehind), maxSkewAhead)
 	// A concurrent request may already have corrected the skew and signed a
 	// new JWT; only drop the cache if it still holds the rejected one.
 	if s.token == rejected {
@@ -105,5 +124,5 @@ func (s *jwtSigner) correctSkew(rejected string, githubNow time.Time) {
 		s.skewLogged = true
 	}
 	log("GitHub rejected the App JWT because of clock skew; signing JWTs on GitHub's clock from now on",
-		"skew", s.skew.Round(time.Second).String())
+		"skew", s.skew.Round(time.Second).String(), "observed", observed.Round(time.Second).String())
 }

@@ -26,8 +26,8 @@ func TestJWTClaims(t *testing.T) {
 		{name: "app ID as string", wantIss: `"42"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, status(http.StatusOK, appJSON), func(c *Config) { c.ClientID = tc.clientID })
-			if _, err := h.client.GetApp(context.Background()); err != nil {
+			h := newHarness(t, status(http.StatusOK, installationJSON), func(c *Config) { c.ClientID = tc.clientID })
+			if _, err := h.client.FindInstallationByOwner(context.Background(), "octo"); err != nil {
 				t.Fatal(err)
 			}
 			claims := verifyJWT(t, h.lastCredential(t))
@@ -55,8 +55,8 @@ func TestJWTClaimsIgnoreTimePrecision(t *testing.T) {
 	jwt.TimePrecision = time.Millisecond
 	t.Cleanup(func() { jwt.TimePrecision = saved })
 
-	h := newHarness(t, status(http.StatusOK, appJSON))
-	if _, err := h.client.GetApp(context.Background()); err != nil {
+	h := newHarness(t, status(http.StatusOK, installationJSON))
+	if _, err := h.client.FindInstallationByOwner(context.Background(), "octo"); err != nil {
 		t.Fatal(err)
 	}
 	claims := verifyJWT(t, h.lastCredential(t))
@@ -73,14 +73,14 @@ func keys(m map[string]json.RawMessage) []string {
 }
 
 func TestJWTReuse(t *testing.T) {
-	h := newHarness(t, status(http.StatusOK, appJSON))
+	h := newHarness(t, status(http.StatusOK, installationJSON))
 	ctx := context.Background()
 	for range 100 {
-		if _, err := h.client.GetApp(ctx); err != nil {
+		if _, err := h.client.FindInstallationByOwner(ctx, "octo"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := h.client.JWTSignatures(); got != 1 {
+	if got := h.signatures.Load(); got != 1 {
 		t.Fatalf("100 calls signed %d JWTs, want 1", got)
 	}
 	first := h.lastCredential(t)
@@ -92,18 +92,18 @@ func TestJWTReuse(t *testing.T) {
 
 	// exp is now+9m, reused until 2 minutes before it.
 	h.clock.Advance(6*time.Minute + 59*time.Second)
-	if _, err := h.client.GetApp(ctx); err != nil {
+	if _, err := h.client.FindInstallationByOwner(ctx, "octo"); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.client.JWTSignatures(); got != 1 {
+	if got := h.signatures.Load(); got != 1 {
 		t.Fatalf("inside the reuse window: %d signatures, want 1", got)
 	}
 
 	h.clock.Advance(2 * time.Second)
-	if _, err := h.client.GetApp(ctx); err != nil {
+	if _, err := h.client.FindInstallationByOwner(ctx, "octo"); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.client.JWTSignatures(); got != 2 {
+	if got := h.signatures.Load(); got != 2 {
 		t.Fatalf("past the reuse window: %d signatures, want 2", got)
 	}
 	if h.lastCredential(t) == first {
@@ -112,12 +112,12 @@ func TestJWTReuse(t *testing.T) {
 }
 
 func TestJWTReuseConcurrent(t *testing.T) {
-	h := newHarness(t, status(http.StatusOK, appJSON))
+	h := newHarness(t, status(http.StatusOK, installationJSON))
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
 	for range 50 {
 		wg.Go(func() {
-			_, err := h.client.GetApp(context.Background())
+			_, err := h.client.FindInstallationByOwner(context.Background(), "octo")
 			errs <- err
 		})
 	}
@@ -128,15 +128,15 @@ func TestJWTReuseConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := h.client.JWTSignatures(); got != 1 {
+	if got := h.signatures.Load(); got != 1 {
 		t.Fatalf("50 concurrent calls signed %d JWTs, want 1", got)
 	}
 }
 
 func TestNoPrivateKey(t *testing.T) {
-	h := newHarness(t, status(http.StatusOK, appJSON), func(c *Config) { c.PrivateKey = nil })
-	if _, err := h.client.GetApp(context.Background()); !errors.Is(err, ErrNoPrivateKey) {
-		t.Fatalf("GetApp without a key: err = %v, want ErrNoPrivateKey", err)
+	h := newHarness(t, status(http.StatusOK, installationJSON), func(c *Config) { c.PrivateKey = nil })
+	if _, err := h.client.FindInstallationByOwner(context.Background(), "octo"); !errors.Is(err, ErrNoPrivateKey) {
+		t.Fatalf("a JWT call without a key: err = %v, want ErrNoPrivateKey", err)
 	}
 	if n := h.attempts(); n != 0 {
 		t.Fatalf("%d requests sent without credentials", n)
@@ -160,7 +160,7 @@ func skewedGitHub(t *testing.T, githubNow time.Time) http.HandlerFunc {
 		case exp.After(githubNow.Add(10 * time.Minute)):
 			githubError(w, http.StatusUnauthorized, "'Expiration time' claim ('exp') is too far in the future")
 		default:
-			writeJSON(w, http.StatusOK, appJSON)
+			writeJSON(w, http.StatusOK, installationJSON)
 		}
 	}
 }
@@ -187,8 +187,8 @@ func TestClockSkew(t *testing.T) {
 			h := newHarness(t, skewedGitHub(t, githubNow), func(c *Config) { c.Logger = logger })
 			ctx := context.Background()
 
-			if _, err := h.client.GetApp(ctx); err != nil {
-				t.Fatalf("GetApp did not recover from clock skew: %v", err)
+			if _, err := h.client.FindInstallationByOwner(ctx, "octo"); err != nil {
+				t.Fatalf("FindInstallationByOwner did not recover from clock skew: %v", err)
 			}
 			if n := h.attempts(); n != 2 {
 				t.Fatalf("%d attempts, want the rejected one and one retry", n)
@@ -199,10 +199,10 @@ func TestClockSkew(t *testing.T) {
 				t.Errorf("corrected iat = %d, want GitHub's now-60s = %d", iat, want)
 			}
 
-			if _, err := h.client.GetApp(ctx); err != nil {
+			if _, err := h.client.FindInstallationByOwner(ctx, "octo"); err != nil {
 				t.Fatal(err)
 			}
-			if n, sigs := h.attempts(), h.client.JWTSignatures(); n != 3 || sigs != 2 {
+			if n, sigs := h.attempts(), h.signatures.Load(); n != 3 || sigs != 2 {
 				t.Fatalf("second call: %d attempts, %d signatures; want 3 and 2 (corrected JWT reused)", n, sigs)
 			}
 			if h.lastCredential(t) != corrected {
@@ -223,7 +223,7 @@ func TestClockSkewRetriedOnce(t *testing.T) {
 	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		githubError(w, http.StatusUnauthorized, "'Expiration time' claim ('exp') is too far in the future")
 	})
-	_, err := h.client.GetApp(context.Background())
+	_, err := h.client.FindInstallationByOwner(context.Background(), "octo")
 	if !IsUnauthorized(err) {
 		t.Fatalf("err = %v, want 401", err)
 	}
@@ -239,12 +239,12 @@ func TestClockSkewWarnsOnce(t *testing.T) {
 		now:    func() time.Time { return t0 },
 		logger: hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}),
 	}
-	s.correctSkew("", t0.Add(time.Hour))
-	s.correctSkew("", t0.Add(2*time.Hour))
+	s.correctSkew("", t0.Add(-time.Hour))
+	s.correctSkew("", t0.Add(-2*time.Hour))
 	if w, d := strings.Count(logs.String(), "[WARN]"), strings.Count(logs.String(), "[DEBUG]"); w != 1 || d != 1 {
 		t.Errorf("%d warnings and %d debug lines, want 1 and 1:\n%s", w, d, logs.String())
 	}
-	if s.skew != 2*time.Hour {
-		t.Errorf("skew = %v, want the latest, 2h", s.skew)
+	if s.skew != -2*time.Hour {
+		t.Errorf("skew = %v, want the latest, -2h", s.skew)
 	}
 }

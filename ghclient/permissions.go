@@ -37,3 +37,15 @@ func PermissionLevels(name string) ([]string, bool) {
 	levels, ok := permissionLevels[name]
 	return levels, ok
 }
+
+// levelRank orders the permission levels by power.
+var levelRank = map[string]int{"read": 1, "write": 2, "admin": 3}
+
+// IsLevel reports whether level is one GitHub knows: read, write or admin.
+func IsLevel(level string) bool { return levelRank[level] > 0 }
+
+// LevelCovers reports whether a grant at level granted allows a request at
+// level wanted: write covers read, admin covers both.
+func LevelCovers(granted, wanted string) bool {
+	return IsLevel(wanted) && levelRank[granted] >= levelRank[wanted]
+}

@@ -60,12 +60,18 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 	for i := 1; i < attempt && ceiling < p.MaxDelay; i++ {
 		ceiling *= 2
 	}
-	return rand.N(min(ceiling, p.MaxDelay) + 1)
+	return rand.N(min(ceiling, p.MaxDelay) + 1) //nolint:gosec // G404: jitter needs spread, not unpredictability
 }
 
-// defaultRateLimitWait applies when GitHub signals a rate limit without
-// saying how long to wait; GitHub's guidance is to wait at least a minute.
-const defaultRateLimitWait = time.Minute
+const (
+	// defaultRateLimitWait applies when GitHub signals a rate limit without
+	// saying how long to wait; GitHub's guidance is to wait at least a minute.
+	defaultRateLimitWait = time.Minute
+	// maxRateLimitWait clamps what a reply may ask for: GitHub's windows are
+	// an hour at most, and a number that overflows a duration must not wrap
+	// into an instant retry or a reset in another century.
+	maxRateLimitWait = 24 * time.Hour
+)
 
 // rateLimitWait reports whether res is a rate limit answer and how long
 // GitHub asks us to wait. A 403 that is not a rate limit (a suspended
@@ -74,8 +80,9 @@ func rateLimitWait(res *response, now time.Time) (time.Duration, bool) {
 	if res.status != http.StatusForbidden && res.status != http.StatusTooManyRequests {
 		return 0, false
 	}
-	if secs, err := strconv.Atoi(res.header.Get("Retry-After")); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
+	if secs, err := strconv.ParseUint(res.header.Get("Retry-After"), 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// ParseUint saturates on overflow, which the clamp then bounds.
+		return time.Duration(min(secs, uint64(maxRateLimitWait/time.Second))) * time.Second, true
 	}
 	if res.header.Get("X-Ratelimit-Remaining") == "0" {
 		reset, err := strconv.ParseInt(res.header.Get("X-Ratelimit-Reset"), 10, 64)
@@ -87,7 +94,9 @@ func rateLimitWait(res *response, now time.Time) (time.Duration, bool) {
 		if date, err := http.ParseTime(res.header.Get("Date")); err == nil {
 			now = date
 		}
-		return max(time.Unix(reset, 0).Sub(now)+time.Second, 0), true
+		// Clamped in seconds first: time.Unix overflows on extreme values.
+		reset = min(max(reset, now.Unix()), now.Add(maxRateLimitWait).Unix())
+		return min(time.Unix(reset, 0).Sub(now)+time.Second, maxRateLimitWait), true
 	}
 	if res.status == http.StatusTooManyRequests || strings.Contains(strings.ToLower(res.err.Message), "rate limit") {
 		return defaultRateLimitWait, true
@@ -109,7 +118,7 @@ func retryableStatus(status int) bool {
 // worth another attempt: connection resets and timeouts are, but not when the
 // caller gave up, and not failures that would recur identically.
 func retryableTransportError(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, errResponseTooLarge) {
+	if ctx.Err() != nil {
 		return false
 	}
 	var certErr *tls.CertificateVerificationError

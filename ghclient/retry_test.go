@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const tokenJSON = `{"token":"ghs_x","expires_at":"2026-03-01T13:00:00Z"}`
+const tokenJSON = `{"token":"ghs_x","expires_at":"2026-03-01T13:00:00Z","repository_selection":"selected","repositories":[{"id":1,"name":"alpha"}]}`
 
 func createToken(h *harness) error {
 	_, err := h.client.CreateInstallationToken(context.Background(), 42, TokenRequest{Repositories: []string{"alpha"}})
@@ -194,8 +194,9 @@ func TestRetryStopsWhenContextCanceled(t *testing.T) {
 	}
 }
 
-// A request in flight when the caller gives up is not retried, and no
-// backoff is even started.
+// A lookup in flight when the caller gives up is abandoned, not retried, and
+// no backoff is even started. (A mint is different: it completes once sent;
+// see TestSentMintCompletesAfterCallerLeaves.)
 func TestNoRetryAfterCancelInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -203,7 +204,7 @@ func TestNoRetryAfterCancelInFlight(t *testing.T) {
 		cancel()
 		<-r.Context().Done() // the client hangs up
 	})
-	_, err := h.client.CreateInstallationToken(ctx, 42, TokenRequest{})
+	_, err := h.client.FindInstallationByOwner(ctx, "acme")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}

@@ -2,6 +2,11 @@ package ghclient
 
 import "time"
 
+// MaxTokenRepositories is GitHub's limit on the repositories one token
+// request may name (repositories and repository_ids together); a reply
+// listing more was not asked for.
+const MaxTokenRepositories = 500
+
 // TokenRequest narrows an installation token. Empty fields mean "everything
 // the installation has"; GitHub answers 422 when asked for more than that.
 type TokenRequest struct {
@@ -17,6 +22,16 @@ type InstallationToken struct {
 	Permissions         map[string]string `json:"permissions"`
 	RepositorySelection string            `json:"repository_selection"`
 	Repositories        []Repository      `json:"repositories"`
+
+	// ServerDate is GitHub's clock when it answered (its Date header). The
+	// token's life is ExpiresAt minus ServerDate: comparing ExpiresAt with
+	// the local clock would stretch or cut it by the clocks' skew.
+	ServerDate time.Time `json:"-"`
+}
+
+// Lifetime is how long the token lives, measured on GitHub's clock.
+func (t *InstallationToken) Lifetime() time.Duration {
+	return t.ExpiresAt.Sub(t.ServerDate)
 }
 
 // Repository holds only the identifying fields of a repository. GitHub sends
@@ -44,13 +59,4 @@ type Account struct {
 	Login string `json:"login"`
 	ID    int64  `json:"id"`
 	Type  string `json:"type"`
-}
-
-// App is the GitHub App itself.
-type App struct {
-	ID          int64             `json:"id"`
-	Slug        string            `json:"slug"`
-	ClientID    string            `json:"client_id"`
-	Name        string            `json:"name"`
-	Permissions map[string]string `json:"permissions"`
 }

@@ -16,18 +16,46 @@ import (
 // token into a file.
 func TestAgentRendersToken(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
+	agent, rendered := startAgent(t, v, v.CIToken(t))
+
+	token := waitForFile(t, agent, rendered, time.Minute)
+	if status, names := emu.Repositories(t, token); status != http.StatusOK || !slices.Equal(names, []string{"api", "web"}) {
+		t.Errorf("the rendered token reaches %v (HTTP %d); want role ci's [api web]", names, status)
+	}
+	if info := emu.TokenInfo(t, token); !info.RepositoriesNamed {
+		t.Error("the rendered token was not narrowed to the role's repositories")
+	}
+
+	if !agent.stop(stopTimeout) {
+		t.Fatalf("the agent did not exit within %s of SIGTERM", stopTimeout)
+	}
+	if code := agent.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the agent exited with status %d after SIGTERM; want 0", code)
+	}
+}
+
+// startAgent runs Vault Agent against v, logged in with the given Vault
+// token, with a template that renders a ci token into a file; it returns
+// the agent and the file's path. Over TLS the agent trusts v's CA through
+// ca_cert, as a production agent would.
+func startAgent(t *testing.T, v *Vault, vaultToken string) (*process, string) {
+	t.Helper()
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "vault-token")
 	rendered := filepath.Join(dir, "github-token")
-	if err := os.WriteFile(tokenFile, []byte(v.CIToken(t)), 0o600); err != nil {
+	if err := os.WriteFile(tokenFile, []byte(vaultToken), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	caCert := ""
+	if v.caCert != "" {
+		caCert = fmt.Sprintf("  ca_cert = %q\n", v.caCert)
 	}
 	config := filepath.Join(dir, "agent.hcl")
 	if err := os.WriteFile(config, fmt.Appendf(nil, `
 vault {
   address = %q
-}
+%s}
 auto_auth {
   method "token_file" {
     config = {
@@ -39,7 +67,7 @@ template {
   contents    = "{{ with secret \"github/token/ci\" }}{{ .Data.token }}{{ end }}"
   destination = %q
 }
-`, v.Addr, tokenFile, rendered), 0o600); err != nil {
+`, v.Addr, caCert, tokenFile, rendered), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -49,21 +77,7 @@ template {
 		agent.kill()
 		agent.reportOnFailure(t)
 	})
-
-	token := waitForFile(t, agent, rendered, time.Minute)
-	if status, names := gh.Repositories(t, token); status != http.StatusOK || !slices.Equal(names, []string{"api", "web"}) {
-		t.Errorf("the rendered token reaches %v (HTTP %d); want role ci's [api web]", names, status)
-	}
-	if info := gh.TokenInfo(t, token); !info.RepositoriesNamed {
-		t.Error("the rendered token was not narrowed to the role's repositories")
-	}
-
-	if !agent.stop(stopTimeout) {
-		t.Fatalf("the agent did not exit within %s of SIGTERM", stopTimeout)
-	}
-	if code := agent.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("the agent exited with status %d after SIGTERM; want 0", code)
-	}
+	return agent, rendered
 }
 
 // waitForFile waits until a process has written a non-empty file and

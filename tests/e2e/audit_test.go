@@ -14,14 +14,14 @@ import (
 // token only as an HMAC, and never the App's private key.
 func TestAuditLogHidesSecrets(t *testing.T) {
 	t.Parallel()
-	gh := StartGitHub(t)
+	emu := StartEmulator(t)
 	v := StartDevVault(t)
 	auditLog := filepath.Join(t.TempDir(), "audit.log")
 	// Enabled before the engine is configured, so the config write with
 	// the private key is audited too.
 	v.MustCLI(t, "audit", "enable", "file", "file_path="+auditLog)
-	v.MountGitHub(t, gh)
-	v.WriteRoles(t, gh)
+	v.MountGitHub(t, emu)
+	v.WriteRoles(t, emu)
 	m := v.Mint(t, v.Token, "read", "github/token/ci")
 
 	logged := auditedToken(t, auditLog, "github/token/ci")
@@ -42,7 +42,7 @@ func TestAuditLogHidesSecrets(t *testing.T) {
 	if bytes.Contains(log, []byte(m.Token)) {
 		t.Error("the raw GitHub token appears in the audit log")
 	}
-	keyPEM, err := os.ReadFile(gh.KeyFile)
+	keyPEM, err := os.ReadFile(emu.KeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ func (v *Vault) RunAs(t *testing.T, token string, args ...string) Result {
 func (v *Vault) run(t *testing.T, token string, env []string, args []string) Result {
 	t.Helper()
 	env = append(cleanEnv(v.path("home"), "VAULT_ADDR="+v.Addr, "VAULT_TOKEN="+token), env...)
+	if v.caCert != "" {
+		env = append(env, "VAULT_CACERT="+v.caCert)
+	}
 	return runVault(t, v.bins.vault, env, args...)
 }
 
@@ -68,6 +71,11 @@ func (v *Vault) Client(t *testing.T, token string) *api.Client {
 	cfg := api.DefaultConfig()
 	cfg.Address = v.Addr
 	cfg.MaxRetries = 0
+	if v.caCert != "" {
+		if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: v.caCert}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c, err := api.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)

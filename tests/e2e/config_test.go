@@ -15,7 +15,7 @@ import (
 
 func TestConfigAndRoles(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 
 	t.Run("the running plugin is the registered build", func(t *testing.T) {
 		var mounts map[string]struct {
@@ -31,7 +31,7 @@ func TestConfigAndRoles(t *testing.T) {
 
 	t.Run("config read shows the key's fingerprint, never the key", func(t *testing.T) {
 		out := v.MustCLI(t, "read", "-format=json", "github/config")
-		keyPEM, err := os.ReadFile(gh.KeyFile)
+		keyPEM, err := os.ReadFile(emu.KeyFile)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,8 +45,9 @@ func TestConfigAndRoles(t *testing.T) {
 		}
 		want := map[string]any{
 			"app_id":                  float64(appID),
-			"base_url":                gh.URL,
-			"private_key_fingerprint": githubFingerprint(t, &gh.Key.PublicKey),
+			"base_url":                emu.URL,
+			"insecure_allow_http":     false,
+			"private_key_fingerprint": githubFingerprint(t, &emu.Key.PublicKey),
 		}
 		if !reflect.DeepEqual(reply.Data, want) {
 			t.Errorf("config read = %v; want %v", reply.Data, want)

@@ -18,32 +18,34 @@ const ciPolicy = `path "github/token/ci" {
 
 // setup starts an emulator and a dev Vault with the engine enabled at
 // github/, configured for the emulator, with the standard roles.
-func setup(t *testing.T) (*Vault, *GitHub) {
+func setup(t *testing.T) (*Vault, *Emulator) {
 	t.Helper()
-	gh := StartGitHub(t)
+	emu := StartEmulator(t)
 	v := StartDevVault(t)
-	v.MountGitHub(t, gh)
-	v.WriteRoles(t, gh)
-	return v, gh
+	v.MountGitHub(t, emu)
+	v.WriteRoles(t, emu)
+	return v, emu
 }
 
 // MountGitHub enables the engine at github/ and configures the App through
-// the CLI, reading the key from its file as an operator would.
-func (v *Vault) MountGitHub(t *testing.T, gh *GitHub) {
+// the CLI, reading the key from its file as an operator would. enableFlags
+// go to `vault secrets enable`, such as -plugin-version=v0.1.0.
+func (v *Vault) MountGitHub(t *testing.T, emu *Emulator, enableFlags ...string) {
 	t.Helper()
-	v.MustCLI(t, "secrets", "enable", "-path=github", pluginName)
+	enable := append(append([]string{"secrets", "enable", "-path=github"}, enableFlags...), pluginName)
+	v.MustCLI(t, enable...)
 	v.MustCLI(t, "write", "github/config", fmt.Sprintf("app_id=%d", appID),
-		"private_key=@"+gh.KeyFile, "base_url="+gh.URL)
+		"private_key=@"+emu.KeyFile, "base_url="+emu.URL)
 }
 
 // WriteRoles creates the standard roles: ci, narrowed to two repositories
 // and read access, with its installation found by owner; and admin, the
 // whole org installation by ID.
-func (v *Vault) WriteRoles(t *testing.T, gh *GitHub) {
+func (v *Vault) WriteRoles(t *testing.T, emu *Emulator) {
 	t.Helper()
 	v.MustCLI(t, "write", "github/roles/ci", "owner=acme", "repositories=api,web",
 		"permissions=contents=read", "permissions=metadata=read")
-	v.MustCLI(t, "write", "github/roles/admin", fmt.Sprintf("installation_id=%d", gh.Sample.OrgInstallationID))
+	v.MustCLI(t, "write", "github/roles/admin", fmt.Sprintf("installation_id=%d", emu.Sample.OrgInstallationID))
 }
 
 // CIToken writes the ci policy and returns a new Vault token holding it.

@@ -8,18 +8,18 @@ import (
 
 func TestLeases(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 
 	t.Run("revoking the lease revokes the token", func(t *testing.T) {
 		m := v.Mint(t, v.Token, "read", "github/token/ci")
-		gh.RequireLive(t, m.Token)
+		emu.RequireLive(t, m.Token)
 		v.MustCLI(t, "lease", "revoke", m.LeaseID)
-		gh.WaitRevoked(t, m.Token, revokeTimeout)
+		emu.WaitRevoked(t, m.Token, revokeTimeout)
 	})
 
 	t.Run("a token revoked at GitHub first still lets the lease go", func(t *testing.T) {
 		m := v.Mint(t, v.Token, "read", "github/token/ci")
-		gh.RevokeDirectly(t, m.Token)
+		emu.RevokeDirectly(t, m.Token)
 		// GitHub refuses the revocation of a dead token; the plugin must
 		// count that as done, or Vault keeps retrying a lease forever.
 		// -sync makes a failed revocation fail the command.
@@ -37,9 +37,9 @@ func TestLeases(t *testing.T) {
 		}
 		v.MustCLI(t, "lease", "revoke", "-prefix", "github/token/")
 		for _, tok := range tokens {
-			gh.WaitRevoked(t, tok, revokeTimeout)
+			emu.WaitRevoked(t, tok, revokeTimeout)
 		}
-		if n := gh.LiveTokens(); n != 0 {
+		if n := emu.LiveTokens(); n != 0 {
 			t.Errorf("%d tokens are still live at GitHub", n)
 		}
 	})
@@ -53,7 +53,7 @@ func TestLeases(t *testing.T) {
 		if r.Code == 0 || !strings.Contains(r.Stderr, "lease is not renewable") {
 			t.Errorf("vault lease renew: exit %d, %q; want a refusal saying the lease is not renewable", r.Code, r.Stderr)
 		}
-		gh.RequireLive(t, m.Token)
+		emu.RequireLive(t, m.Token)
 	})
 
 	t.Run("the lease TTL is the role's ttl", func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestLeases(t *testing.T) {
 
 	t.Run("without a ttl the lease ends with the token", func(t *testing.T) {
 		m := v.Mint(t, v.Token, "read", "github/token/admin")
-		life := time.Until(gh.TokenInfo(t, m.Token).ExpiresAt)
+		life := time.Until(emu.TokenInfo(t, m.Token).ExpiresAt)
 		if d := time.Duration(m.LeaseDuration) * time.Second; d > life || d < life-time.Minute {
 			t.Errorf("lease_duration = %s; want the token's remaining life, %s", d, life.Round(time.Second))
 		}
@@ -87,16 +87,16 @@ func TestLeases(t *testing.T) {
 // would otherwise revoke its lease before Vault expires it.
 func TestLeaseExpiry(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 	v.MustCLI(t, "write", "github/roles/short", "owner=acme", "repositories=api", "ttl=10s")
 
 	m := v.Mint(t, v.Token, "read", "github/token/short")
 	if m.LeaseDuration != 10 {
 		t.Fatalf("lease_duration = %d s; want the role's 10", m.LeaseDuration)
 	}
-	gh.RequireLive(t, m.Token)
+	emu.RequireLive(t, m.Token)
 	// Nobody revokes the lease: Vault's expiration manager must, at GitHub.
-	gh.WaitRevoked(t, m.Token, time.Minute)
+	emu.WaitRevoked(t, m.Token, time.Minute)
 	if r := v.CLI(t, "lease", "lookup", m.LeaseID); r.Code == 0 {
 		t.Error("Vault still knows the expired lease")
 	}

@@ -7,7 +7,7 @@ import (
 
 func TestPluginLifecycle(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 	before := v.Mint(t, v.Token, "read", "github/token/ci")
 	oldPIDs := v.PluginPIDs(t)
 	if len(oldPIDs) == 0 {
@@ -17,14 +17,14 @@ func TestPluginLifecycle(t *testing.T) {
 	t.Run("reload restarts the plugin and minting still works", func(t *testing.T) {
 		v.MustCLI(t, "plugin", "reload", "-plugin="+pluginName)
 		m := v.Mint(t, v.Token, "read", "github/token/ci")
-		gh.RequireLive(t, m.Token)
+		emu.RequireLive(t, m.Token)
 		newPIDs := v.PluginPIDs(t)
 		if len(newPIDs) == 0 || slices.ContainsFunc(newPIDs, func(pid int) bool { return slices.Contains(oldPIDs, pid) }) {
 			t.Errorf("plugin processes %v before the reload, %v after; want new ones only", oldPIDs, newPIDs)
 		}
 		// The new process must revoke what the old one minted.
 		v.MustCLI(t, "lease", "revoke", before.LeaseID)
-		gh.WaitRevoked(t, before.Token, revokeTimeout)
+		emu.WaitRevoked(t, before.Token, revokeTimeout)
 	})
 
 	t.Run("disabling the engine revokes every outstanding token", func(t *testing.T) {
@@ -36,9 +36,9 @@ func TestPluginLifecycle(t *testing.T) {
 		// the mount is gone only once its leases are.
 		v.MustCLI(t, "secrets", "disable", "github/")
 		for _, tok := range tokens {
-			gh.RequireRevoked(t, tok)
+			emu.RequireRevoked(t, tok)
 		}
-		if n := gh.LiveTokens(); n != 0 {
+		if n := emu.LiveTokens(); n != 0 {
 			t.Errorf("%d tokens are still live at GitHub after the engine was disabled", n)
 		}
 	})
@@ -46,10 +46,10 @@ func TestPluginLifecycle(t *testing.T) {
 
 func TestRestartKeepsState(t *testing.T) {
 	t.Parallel()
-	gh := StartGitHub(t)
+	emu := StartEmulator(t)
 	v := StartFileVault(t)
-	v.MountGitHub(t, gh)
-	v.WriteRoles(t, gh)
+	v.MountGitHub(t, emu)
+	v.WriteRoles(t, emu)
 	config := v.MustCLI(t, "read", "-format=json", "github/config")
 	role := v.MustCLI(t, "read", "-format=json", "github/roles/ci")
 	old := v.Mint(t, v.Token, "read", "github/token/ci")
@@ -65,12 +65,12 @@ func TestRestartKeepsState(t *testing.T) {
 	wantRoleList(t, v, "admin", "ci")
 
 	m := v.Mint(t, v.Token, "read", "github/token/ci")
-	wantMinted(t, gh, m, gh.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
+	wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
 
 	// The lease outlived the process that created it; revoking it must
 	// still reach GitHub.
-	gh.RequireLive(t, old.Token)
+	emu.RequireLive(t, old.Token)
 	v.MustCLI(t, "lease", "revoke", old.LeaseID)
-	gh.WaitRevoked(t, old.Token, revokeTimeout)
-	gh.RequireLive(t, m.Token)
+	emu.WaitRevoked(t, old.Token, revokeTimeout)
+	emu.RequireLive(t, m.Token)
 }

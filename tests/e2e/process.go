@@ -36,7 +36,7 @@ func startProcess(t *testing.T, name, logPath, bin string, args, env []string) *
 	}
 	p := &process{name: name, logPath: logPath, cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		cmd.Wait()
+		_ = cmd.Wait() // its exit is what matters, not its status
 		close(p.exited)
 	}()
 	return p
@@ -46,7 +46,7 @@ func startProcess(t *testing.T, name, logPath, bin string, args, env []string) *
 // timeout; either way it then kills the group's leftovers.
 func (p *process) stop(timeout time.Duration) bool {
 	defer p.killGroup()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM) // it may have exited already
 	return p.waitExit(timeout)
 }
 
@@ -56,7 +56,7 @@ func (p *process) kill() {
 		return
 	}
 	if !p.stop(stopTimeout) {
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill() // best effort: waitExit says whether it worked
 		p.waitExit(stopTimeout)
 	}
 }
@@ -77,7 +77,7 @@ func (p *process) killGroup() {
 	if p.swept {
 		return
 	}
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) // ESRCH after a clean exit
 	p.swept = !p.running()
 }
 

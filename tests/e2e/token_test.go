@@ -17,7 +17,7 @@ var ciPermissions = map[string]string{"contents": "read", "metadata": "read"}
 
 func TestMintTokens(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 
 	t.Run("read mints the role's scope", func(t *testing.T) {
 		m := v.Mint(t, v.Token, "read", "github/token/ci")
@@ -27,26 +27,26 @@ func TestMintTokens(t *testing.T) {
 			}
 		}
 		// owner=acme must have been resolved to the org's installation.
-		wantMinted(t, gh, m, gh.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
+		wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
 	})
 
 	t.Run("write narrows to one repository", func(t *testing.T) {
 		m := v.Mint(t, v.Token, "write", "github/token/ci", "repositories=api")
-		wantMinted(t, gh, m, gh.Sample.OrgInstallationID, []string{"api"}, ciPermissions)
+		wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api"}, ciPermissions)
 
 		m = v.Mint(t, v.Token, "write", "github/token/ci", "permissions=contents=read")
-		wantMinted(t, gh, m, gh.Sample.OrgInstallationID, []string{"api", "web"}, map[string]string{"contents": "read"})
+		wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "web"}, map[string]string{"contents": "read"})
 	})
 
 	t.Run("narrowing cannot widen", func(t *testing.T) {
-		before := gh.Count(http.MethodPost, "/app/installations/")
+		before := emu.Count(http.MethodPost, "/app/installations/")
 		for _, arg := range []string{"repositories=docs", "permissions=contents=write"} {
 			r := v.CLI(t, "write", "github/token/ci", arg)
 			if r.Code == 0 || !strings.Contains(r.Stderr, `role "ci"`) {
 				t.Errorf("narrowing with %s: exit %d, %q; want a refusal naming the role", arg, r.Code, r.Stderr)
 			}
 		}
-		if n := gh.Count(http.MethodPost, "/app/installations/") - before; n != 0 {
+		if n := emu.Count(http.MethodPost, "/app/installations/") - before; n != 0 {
 			t.Errorf("GitHub minted %d tokens for refused requests", n)
 		}
 	})
@@ -56,7 +56,7 @@ func TestMintTokens(t *testing.T) {
 		if len(m.Repositories) != 0 {
 			t.Errorf("repositories = %v; want none listed for an unnarrowed token", m.Repositories)
 		}
-		info := gh.TokenInfo(t, m.Token)
+		info := emu.TokenInfo(t, m.Token)
 		if want := []string{"api", "web", "docs", "infra"}; !slices.Equal(info.RepositoryNames, want) {
 			t.Errorf("GitHub scoped the token to %v; want the installation's %v", info.RepositoryNames, want)
 		}
@@ -66,20 +66,20 @@ func TestMintTokens(t *testing.T) {
 	})
 
 	t.Run("every App JWT GitHub received verified", func(t *testing.T) {
-		gh.RequireVerifiedJWTs(t)
+		emu.RequireVerifiedJWTs(t)
 	})
 }
 
 // wantMinted checks a minted token against what Vault was asked for and
 // what GitHub actually issued.
-func wantMinted(t *testing.T, gh *GitHub, m Minted, installationID int64, repos []string, perms map[string]string) {
+func wantMinted(t *testing.T, emu *Emulator, m Minted, installationID int64, repos []string, perms map[string]string) {
 	t.Helper()
 	if m.InstallationID != installationID || m.RepositorySelection != "selected" ||
 		!slices.Equal(m.Repositories, repos) || !maps.Equal(m.Permissions, perms) {
 		t.Errorf("Vault replied installation %d, %s repositories %v, permissions %v; want %d, selected %v, %v",
 			m.InstallationID, m.RepositorySelection, m.Repositories, m.Permissions, installationID, repos, perms)
 	}
-	info := gh.TokenInfo(t, m.Token)
+	info := emu.TokenInfo(t, m.Token)
 	if info.InstallationID != installationID || !slices.Equal(info.RepositoryNames, repos) || !maps.Equal(info.Permissions, perms) {
 		t.Errorf("GitHub issued installation %d, repositories %v, permissions %v; want %d, %v, %v",
 			info.InstallationID, info.RepositoryNames, info.Permissions, installationID, repos, perms)
@@ -87,26 +87,26 @@ func wantMinted(t *testing.T, gh *GitHub, m Minted, installationID int64, repos 
 	if expires, err := time.Parse(time.RFC3339, m.ExpiresAt); err != nil || !expires.Equal(info.ExpiresAt) {
 		t.Errorf("expires_at = %q; want GitHub's %s", m.ExpiresAt, info.ExpiresAt.Format(time.RFC3339))
 	}
-	if status, names := gh.Repositories(t, m.Token); status != http.StatusOK || !slices.Equal(names, repos) {
+	if status, names := emu.Repositories(t, m.Token); status != http.StatusOK || !slices.Equal(names, repos) {
 		t.Errorf("the token reaches %v (HTTP %d); want %v", names, status, repos)
 	}
 }
 
 func TestPolicies(t *testing.T) {
 	t.Parallel()
-	v, gh := setup(t)
+	v, emu := setup(t)
 	ci := v.CIToken(t)
 
 	t.Run("the ci policy mints for role ci", func(t *testing.T) {
-		gh.RequireLive(t, v.Mint(t, ci, "read", "github/token/ci").Token)
+		emu.RequireLive(t, v.Mint(t, ci, "read", "github/token/ci").Token)
 		secret, err := v.Client(t, ci).Logical().Read("github/token/ci")
 		if err != nil {
 			t.Fatalf("HTTP API read github/token/ci: %v", err)
 		}
-		gh.RequireLive(t, minted(t, secret).Token)
+		emu.RequireLive(t, minted(t, secret).Token)
 	})
 
-	mintsBefore := gh.Count(http.MethodPost, "/app/installations/")
+	mintsBefore := emu.Count(http.MethodPost, "/app/installations/")
 	for _, path := range []string{"github/token/admin", "github/config", "github/roles/ci"} {
 		t.Run("denied "+path, func(t *testing.T) {
 			r := v.RunAs(t, ci, "read", path)
@@ -120,7 +120,39 @@ func TestPolicies(t *testing.T) {
 			}
 		})
 	}
-	if n := gh.Count(http.MethodPost, "/app/installations/") - mintsBefore; n != 0 {
+	if n := emu.Count(http.MethodPost, "/app/installations/") - mintsBefore; n != 0 {
 		t.Errorf("GitHub minted %d tokens for denied requests", n)
+	}
+}
+
+// A pattern role through the real Vault: the token reaches the matching
+// repositories, and the calls it costs at GitHub are what the README says.
+func TestPatternRole(t *testing.T) {
+	t.Parallel()
+	v, emu := setup(t)
+	v.MustCLI(t, "write", "github/roles/team", "owner=acme", "repositories=*i*", "permissions=contents=read")
+	v.Mint(t, v.Token, "read", "github/token/team") // resolves the owner, lists the repositories
+
+	calls := func(mint func()) int {
+		before := emu.Stats().Requests
+		mint()
+		return emu.Stats().Requests - before
+	}
+	var m Minted
+	if n := calls(func() { m = v.Mint(t, v.Token, "read", "github/token/team") }); n != 1 {
+		t.Errorf("a pattern token with the list cached cost %d GitHub calls, want 1", n)
+	}
+	wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "infra"}, map[string]string{"contents": "read"})
+
+	v.MustCLI(t, "write", "github/roles/team", "repositories=*i*,d*") // a role write keeps the cached list
+	v.MustCLI(t, "write", "github/config", "app_id=424242")           // a config write drops it
+	if n := calls(func() { m = v.Mint(t, v.Token, "read", "github/token/team") }); n != 5 {
+		t.Errorf("a pattern token after a config change cost %d GitHub calls, want 5 (owner, listing token, one page, its revocation, the mint)", n)
+	}
+	wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "docs", "infra"}, map[string]string{"contents": "read"})
+	// Of the tokens minted, only those handed out are live: the listing
+	// tokens were revoked.
+	if live, handed := emu.LiveTokens(), 3; live != handed {
+		t.Errorf("%d live tokens at GitHub, want the %d handed out", live, handed)
 	}
 }

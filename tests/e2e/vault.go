@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,9 +25,8 @@ import (
 )
 
 const (
-	pluginName    = "vault-plugin-secrets-github-app"
-	pluginVersion = "v0.1.0"
-	devRootToken  = "root"
+	pluginName   = "vault-plugin-secrets-github-app"
+	devRootToken = "root"
 
 	// Bounds on waiting for processes; generous because two cores run a
 	// race-instrumented test binary next to several Vault servers.
@@ -36,6 +34,16 @@ const (
 	stopTimeout    = 20 * time.Second
 	commandTimeout = 60 * time.Second
 )
+
+// pluginVersion is the version make build stamps, from the repository's
+// VERSION file (tests run in tests/e2e).
+var pluginVersion = func() string {
+	v, err := os.ReadFile(filepath.Join("..", "..", "VERSION"))
+	if err != nil {
+		panic(fmt.Sprintf("reading the plugin's version: %v", err))
+	}
+	return strings.TrimSpace(string(v))
+}()
 
 // binaries are the executables under test.
 type binaries struct {
@@ -111,6 +119,7 @@ type Vault struct {
 	dir       string // config, plugin directory, log, HOME
 	args      []string
 	unsealKey string // non-dev servers only
+	caCert    string // the CA file that verifies an https Addr
 
 	proc *process
 }
@@ -172,7 +181,16 @@ log_level        = "debug"
 `, v.path("data"), strings.TrimPrefix(v.Addr, "http://"), v.Addr, v.path("plugins")))
 	v.args = []string{"server", "-config=" + cfg}
 	v.start(t)
+	v.initialize(t)
+	v.unseal(t)
+	v.registerPlugin(t)
+	return v
+}
 
+// initialize runs `vault operator init` with a single key share and keeps
+// the unseal key and root token.
+func (v *Vault) initialize(t *testing.T) {
+	t.Helper()
 	var init struct {
 		Keys      []string `json:"unseal_keys_b64"`
 		RootToken string   `json:"root_token"`
@@ -182,9 +200,6 @@ log_level        = "debug"
 		t.Fatalf("vault operator init: unexpected reply (%v)", err)
 	}
 	v.unsealKey, v.Token = init.Keys[0], init.RootToken
-	v.unseal(t)
-	v.registerPlugin(t)
-	return v
 }
 
 // Restart stops the server and starts it again on the same storage and
@@ -196,13 +211,17 @@ func (v *Vault) Restart(t *testing.T) {
 	v.unseal(t)
 }
 
+// unseal enters the unseal key and waits until the server is unsealed. A
+// server joining a Raft cluster unseals only once it has joined, after
+// the command returns.
 func (v *Vault) unseal(t *testing.T) {
 	t.Helper()
-	out := v.MustRunAs(t, "", "operator", "unseal", "-format=json", v.unsealKey)
-	var status struct{ Sealed bool }
-	if err := json.Unmarshal([]byte(out), &status); err != nil || status.Sealed {
-		t.Fatalf("vault operator unseal: still sealed (%v)", err)
-	}
+	v.MustRunAs(t, "", "operator", "unseal", "-format=json", v.unsealKey)
+	sys := v.Client(t, "").Sys()
+	waitUntil(t, startTimeout, "vault at "+v.Addr+" to unseal", func() bool {
+		status, err := sys.SealStatus()
+		return err == nil && !status.Sealed
+	})
 }
 
 // start launches the server and waits until it answers.
@@ -216,7 +235,8 @@ func (v *Vault) start(t *testing.T) {
 // an uninitialised or sealed server answers too, with 501 or 503.
 func (v *Vault) waitHTTP(t *testing.T) {
 	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := v.Client(t, "").CloneConfig().HttpClient // trusts the server's CA
+	client.Timeout = 2 * time.Second
 	deadline := time.Now().Add(startTimeout)
 	for time.Now().Before(deadline) {
 		if resp, err := client.Get(v.Addr + "/v1/sys/health"); err == nil {
@@ -229,6 +249,20 @@ func (v *Vault) waitHTTP(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("vault did not answer at %s within %s", v.Addr, startTimeout)
+}
+
+// Kill kills the server and its plugins at once with SIGKILL, as a crash,
+// a lost machine or the OOM killer would: no step-down, no seal. It
+// returns when the signal was sent.
+func (v *Vault) Kill(t *testing.T) time.Time {
+	t.Helper()
+	v.proc.killGroup()
+	killedAt := time.Now()
+	if !v.proc.waitExit(stopTimeout) {
+		t.Fatalf("vault did not exit within %s of SIGKILL", stopTimeout)
+	}
+	v.proc.killGroup() // marks the group swept, now that it has exited
+	return killedAt
 }
 
 // Stop shuts the server down gracefully (SIGTERM), as an operator would,
@@ -252,8 +286,15 @@ func (v *Vault) registerPlugin(t *testing.T) {
 // found by executable path (Linux /proc).
 func (v *Vault) PluginPIDs(t *testing.T) []int {
 	t.Helper()
+	return pidsOf(t, v.path("plugins", pluginName))
+}
+
+// pidsOf lists the running processes of an executable file, such as one
+// version's binary in a plugin directory.
+func pidsOf(t *testing.T, path string) []int {
+	t.Helper()
 	// /proc/<pid>/exe holds the resolved path.
-	exe, err := filepath.EvalSymlinks(v.path("plugins", pluginName))
+	exe, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,4 +366,21 @@ func sha256File(t *testing.T, path string) string {
 	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+// waitUntil polls cond until it holds, failing the test after timeout
+// with what it was waiting for and, if given, the last state seen.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool, last ...func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			msg := fmt.Sprintf("timed out after %s waiting for %s", timeout, what)
+			for _, f := range last {
+				msg += " (last seen: " + f() + ")"
+			}
+			t.Fatal(msg)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

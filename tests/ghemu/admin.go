@@ -23,6 +23,8 @@ type Stats struct {
 	FaultsInjected int            `json:"faults_injected"`
 	TokensMinted   int            `json:"tokens_minted"`
 	LiveTokens     int            `json:"live_tokens"`
+	// Connections counts TCP connections accepted since New.
+	Connections int64 `json:"connections"`
 	// TLSHandshakes counts the handshakes the StartTLS listener completed
 	// since New: a client that reuses connections adds about one per
 	// connection it keeps, not one per request.
@@ -47,6 +49,7 @@ func (s *Server) Stats() Stats {
 	st.TokensMinted = len(s.tokens)
 	s.mu.RUnlock()
 	st.LiveTokens = s.LiveTokens()
+	st.Connections = s.connections.Load()
 	st.TLSHandshakes = s.tls.handshakes.Load()
 	st.TLSRequestsHTTP2 = s.tls.http2.Load()
 	st.TLSRequestsHTTP1 = s.tls.http1.Load()
@@ -81,6 +84,12 @@ func (s *Server) adminRoutes() *http.ServeMux {
 		Fault
 	}) {
 		s.FailNext(max(v.N, 1), v.Fault)
+	}))
+	mux.HandleFunc("POST /_emulator/edit-reply", adminSetting(func(v struct {
+		N int `json:"n"`
+		ReplyEdit
+	}) {
+		s.EditNextReply(max(v.N, 1), v.ReplyEdit)
 	}))
 	mux.HandleFunc("POST /_emulator/reset-requests", func(w http.ResponseWriter, _ *http.Request) {
 		s.ResetRequests()

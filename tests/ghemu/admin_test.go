@@ -20,7 +20,9 @@ func (f *fixture) admin(t *testing.T, method, path, body string) reply {
 	}
 	defer resp.Body.Close()
 	var buf bytes.Buffer
-	buf.ReadFrom(resp.Body)
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
 	return reply{status: resp.StatusCode, header: resp.Header, body: buf.Bytes()}
 }
 
@@ -96,8 +98,7 @@ func TestAdminLoopbackOnly(t *testing.T) {
 	w := httptest.NewRecorder()
 	f.ServeHTTP(w, req)
 	var e map[string]string
-	json.Unmarshal(w.Body.Bytes(), &e)
-	if w.Code != http.StatusNotFound || e["message"] != "Not Found" {
+	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || w.Code != http.StatusNotFound || e["message"] != "Not Found" {
 		t.Errorf("remote admin call: %d %s", w.Code, w.Body)
 	}
 }

@@ -134,3 +134,45 @@ func TestRequestRecording(t *testing.T) {
 		t.Error("ResetRequests left records behind")
 	}
 }
+
+// An edited reply still mints for real: the token it names (or would have
+// named) is live, so tests can check that a client revokes it.
+func TestEditNextReplyMintsForReal(t *testing.T) {
+	f := newFixture(t)
+	f.EditNextReply(1, ReplyEdit{
+		PathPrefix: "/app/installations/",
+		Delete:     []string{"expires_at"},
+		Set:        map[string]any{"repository_selection": "all"},
+	})
+	// A request outside the prefix does not use up the edit.
+	if r := f.do(t, http.MethodGet, "/app", "Bearer "+f.appJWT(t), nil); r.status != http.StatusOK {
+		t.Fatalf("GET /app: status %d", r.status)
+	}
+	r := f.do(t, http.MethodPost, mintPath(f.sample.OrgInstallationID), "Bearer "+f.appJWT(t), map[string]any{"repositories": []string{"api"}})
+	var body map[string]any
+	r.json(t, &body)
+	if r.status != http.StatusCreated {
+		t.Fatalf("status %d", r.status)
+	}
+	if _, ok := body["expires_at"]; ok || body["repository_selection"] != "all" {
+		t.Fatalf("reply not edited: %v", body)
+	}
+	info, ok := f.Token(body["token"].(string))
+	if !ok || info.Revoked || info.RepositorySelection != SelectionSelected {
+		t.Fatalf("the edited reply's token: %+v (known %t); want live and scoped as asked", info, ok)
+	}
+	if got := f.mint(t, f.sample.OrgInstallationID, nil); got.ExpiresAt.IsZero() {
+		t.Error("the edit applied twice")
+	}
+}
+
+func TestConnectionsAreCounted(t *testing.T) {
+	f := newFixture(t)
+	before := f.Stats().Connections
+	for range 3 {
+		f.do(t, http.MethodGet, "/app", "Bearer "+f.appJWT(t), nil)
+	}
+	if got := f.Stats().Connections - before; got < 1 || got > 3 {
+		t.Fatalf("%d connections for 3 requests", got)
+	}
+}

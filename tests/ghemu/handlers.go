@@ -158,13 +158,13 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, a *app) {
 		writeAPIError(w, apiErr)
 		return
 	}
-	writeObject(w, http.StatusCreated, reply)
+	writeJSON(w, http.StatusCreated, reply)
 }
 
 func (s *Server) listTokenRepos(w http.ResponseWriter, r *http.Request, value string) {
 	s.mu.RLock()
 	t, in, err := s.liveToken(value)
-	var body map[string]any
+	var body withRepositories
 	if err == nil {
 		repos := s.tokenRepos(t, in)
 		page := paginate(w, r, repos)
@@ -172,18 +172,17 @@ func (s *Server) listTokenRepos(w http.ResponseWriter, r *http.Request, value st
 		for i, repo := range page {
 			objs[i] = s.repoJSON(exchangeOf(r).urls, repo)
 		}
-		body = map[string]any{
+		body = withRepositories{fields: map[string]any{
 			"total_count":          len(repos),
 			"repository_selection": t.selection,
-			"repositories":         objs,
-		}
+		}, repos: objs}
 	}
 	s.mu.RUnlock()
 	if err != nil {
 		writeAPIError(w, err)
 		return
 	}
-	writeObject(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, _ *http.Request, value string) {

@@ -82,9 +82,6 @@ type repository struct {
 	rendered sync.Map // renderKey → json.RawMessage; see repoJSON
 }
 
-// levelRank orders permission levels: a grant covers every lower level.
-var levelRank = map[string]int{"read": 1, "write": 2, "admin": 3}
-
 // checkPermissions panics when a fixture uses a permission or level outside
 // GitHub's schema: that is a bug in the test, not a condition to emulate.
 func checkPermissions(owner string, perms map[string]string) {
@@ -93,11 +90,6 @@ func checkPermissions(owner string, perms map[string]string) {
 			panic(fmt.Sprintf("ghemu: %s: permission %s:%s is not in GitHub's schema", owner, name, level))
 		}
 	}
-}
-
-// covers reports whether a grant of level has includes the level want.
-func covers(has, want string) bool {
-	return levelRank[has] >= levelRank[want] && levelRank[want] > 0
 }
 
 // AddApp registers an App, replacing any with the same ID.
@@ -143,6 +135,29 @@ func (s *Server) AddRepository(r Repository) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.repos[r.ID] = &repository{Repository: r, created: s.now()}
+}
+
+// SelectRepositories adds repositories to an installation on selected
+// repositories, as its owner would in the App's settings.
+func (s *Server) SelectRepositories(installationID int64, repoIDs ...int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.installations[installationID]
+	if !ok {
+		panic(fmt.Sprintf("ghemu: no installation %d", installationID))
+	}
+	for _, id := range repoIDs {
+		in.selected[id] = true
+		in.RepositoryIDs = append(in.RepositoryIDs, id)
+	}
+}
+
+// RemoveRepository deletes a repository: from then on, naming it in a mint
+// request is a 422, as on GitHub.
+func (s *Server) RemoveRepository(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.repos, id)
 }
 
 // SetInstallationSuspended suspends or unsuspends an installation. Its

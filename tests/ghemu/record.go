@@ -39,6 +39,7 @@ type recording struct {
 	byPath   map[string]int // "METHOD /api/path" → count
 	byRoute  map[string]int // route pattern → count
 	faults   []Fault
+	edits    []ReplyEdit
 	used     int
 	resetAt  time.Time
 	injected int

@@ -38,7 +38,23 @@ func writeError(w http.ResponseWriter, status int, message string) {
 func writeAPIError(w http.ResponseWriter, e *apiError) { writeError(w, e.status, e.message) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	writeBody(w, status, mustMarshal(v))
+	var edit *ReplyEdit
+	if rw, ok := w.(*recorder); ok && status/100 == 2 {
+		v, edit = rw.edited(v)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if p, ok := v.(preEncoded); ok && edit == nil {
+		sendParts(w, status, p.jsonParts())
+		return
+	}
+	body := mustMarshal(v)
+	if edit != nil {
+		edit.send(w, status, edit.mangle(body))
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
 }
 
 func mustMarshal(v any) []byte {
@@ -48,14 +64,6 @@ func mustMarshal(v any) []byte {
 		panic(fmt.Sprintf("ghemu: marshal reply: %v", err))
 	}
 	return body
-}
-
-// writeBody sends a JSON body that is already encoded.
-func writeBody(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
 }
 
 // Pagination limits, as GitHub applies them.

@@ -38,6 +38,8 @@ type Server struct {
 	skew    atomic.Int64 // time.Duration
 	latency atomic.Int64 // time.Duration
 
+	connections atomic.Int64 // TCP connections accepted
+
 	mu            sync.RWMutex // guards the model below
 	apps          map[int64]*app
 	installations map[int64]*installation
@@ -74,7 +76,9 @@ func New() *Server {
 // closed when the test ends.
 func NewTestServer(t testing.TB) *Server {
 	s := New()
-	ts := httptest.NewServer(s)
+	ts := httptest.NewUnstartedServer(s)
+	ts.Config.ConnState = s.countConnection
+	ts.Start()
 	s.setListener(ts.URL, ts.Close) // cannot fail: s is new
 	t.Cleanup(s.Close)
 	return s
@@ -87,7 +91,7 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnState: s.countConnection}
 	url := "http://" + ln.Addr().String()
 	if err := s.setListener(url, func() { srv.Close() }); err != nil {
 		ln.Close()
@@ -132,6 +136,14 @@ func (s *Server) URL() string {
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()
 	return s.url
+}
+
+// countConnection counts the connections clients open, so tests can tell
+// a client that reuses connections from one that dials per request.
+func (s *Server) countConnection(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		s.connections.Add(1)
+	}
 }
 
 // SetLatency delays every reply by d.

@@ -127,6 +127,7 @@ func (s *Server) StartTLS(addr string, cert tls.Certificate) (string, error) {
 	srv := &http.Server{
 		Handler:           s.countProtocols(s),
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnState:         s.countConnection,
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			NextProtos:   []string{"h2", "http/1.1"},
@@ -144,8 +145,9 @@ func (s *Server) StartTLS(addr string, cert tls.Certificate) (string, error) {
 		ln.Close()
 		return "", err
 	}
-	// ServeTLS returns only once Close has shut the server down.
-	go srv.ServeTLS(ln, "", "")
+	// ServeTLS returns only once Close has shut the server down, with
+	// http.ErrServerClosed.
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	return url, nil
 }
 

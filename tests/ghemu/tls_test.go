@@ -107,7 +107,7 @@ func TestTLSListenerSharesTheEmulator(t *testing.T) {
 func TestSSLCertFileMakesSystemRootsTrustTheCA(t *testing.T) {
 	if url := os.Getenv("GHEMU_TLS_CHILD_URL"); url != "" {
 		// The child: the default client, system roots.
-		resp, err := http.Get(url + "/_emulator/stats")
+		resp, err := http.Get(url + "/_emulator/stats") //nolint:gosec // G704: the parent test's own loopback emulator
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,6 +120,7 @@ func TestSSLCertFileMakesSystemRootsTrustTheCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	child := func(certFile string) error {
+		//nolint:gosec // G702: re-runs this very test binary, as the child
 		cmd := exec.Command(os.Args[0], "-test.run=^TestSSLCertFileMakesSystemRootsTrustTheCA$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "GHEMU_TLS_CHILD_URL="+url, "SSL_CERT_FILE="+certFile)
 		out, err := cmd.CombinedOutput()

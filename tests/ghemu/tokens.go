@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
 
 // TokenInfo is the scope of a minted installation token.
@@ -28,15 +31,13 @@ type TokenInfo struct {
 	RepositoryNames []string          `json:"repository_names"`
 	Permissions     map[string]string `json:"permissions"`
 	ExpiresAt       time.Time         `json:"expires_at"`
+	MintedAt        time.Time         `json:"minted_at"` // by the emulator clock
 	Revoked         bool              `json:"revoked"`
 	Expired         bool              `json:"expired"` // by the emulator clock
 }
 
 // tokenLifetime is how long GitHub's installation tokens live.
 const tokenLifetime = time.Hour
-
-// maxTokenRepos is how many repositories one mint request may name.
-const maxTokenRepos = 500
 
 // GitHub's replies to bad mint requests and bad tokens (see the facts sheet).
 var (
@@ -59,6 +60,7 @@ type token struct {
 	selection      string
 	permissions    map[string]string
 	expiresAt      time.Time
+	mintedAt       time.Time
 	revoked        bool
 }
 
@@ -86,7 +88,7 @@ func parseMintRequest(body []byte) (mintRequest, *apiError) {
 }
 
 // mint creates an installation token for an App and returns GitHub's reply.
-func (s *Server) mint(appID, installationID int64, body []byte, u urls) (map[string]any, *apiError) {
+func (s *Server) mint(appID, installationID int64, body []byte, u urls) (*mintBody, *apiError) {
 	req, bodyErr := parseMintRequest(body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,7 +102,7 @@ func (s *Server) mint(appID, installationID int64, body []byte, u urls) (map[str
 	if bodyErr != nil {
 		return nil, bodyErr
 	}
-	if len(req.Repositories)+len(req.RepositoryIDs) > maxTokenRepos {
+	if len(req.Repositories)+len(req.RepositoryIDs) > ghclient.MaxTokenRepositories {
 		return nil, errTooManyRepos
 	}
 	repos, err := s.namedRepos(in, req)
@@ -112,12 +114,14 @@ func (s *Server) mint(appID, installationID int64, body []byte, u urls) (map[str
 		return nil, err
 	}
 
+	now := s.now()
 	t := &token{
 		appID:          appID,
 		installationID: installationID,
 		selection:      in.RepositorySelection,
 		permissions:    perms,
-		expiresAt:      s.now().Add(tokenLifetime).Truncate(time.Second),
+		expiresAt:      now.Add(tokenLifetime).Truncate(time.Second),
+		mintedAt:       now,
 	}
 	if repos != nil {
 		t.selection = SelectionSelected
@@ -128,20 +132,29 @@ func (s *Server) mint(appID, installationID int64, body []byte, u urls) (map[str
 	t.value = s.newTokenValue(appID, installationID, t.expiresAt)
 	s.tokens[t.value] = t
 
-	reply := map[string]any{
-		"token":                t.value,
-		"expires_at":           timestamp(t.expiresAt),
-		"permissions":          perms,
-		"repository_selection": t.selection,
+	reply := mintBody{
+		Token:               t.value,
+		ExpiresAt:           timestamp(t.expiresAt),
+		Permissions:         perms,
+		RepositorySelection: t.selection,
 	}
 	if repos != nil {
-		objs := make([]json.RawMessage, len(repos))
+		reply.Repositories = make([]json.RawMessage, len(repos))
 		for i, r := range repos {
-			objs[i] = s.repoJSON(u, r)
+			reply.Repositories[i] = s.repoJSON(u, r)
 		}
-		reply["repositories"] = objs
 	}
-	return reply, nil
+	return &reply, nil
+}
+
+// mintBody is a mint's 201 body, its fields in GitHub's order: the token
+// comes first, so a reply cut short still carries it.
+type mintBody struct {
+	Token               string            `json:"token"`
+	ExpiresAt           string            `json:"expires_at"`
+	Permissions         map[string]string `json:"permissions"`
+	RepositorySelection string            `json:"repository_selection"`
+	Repositories        []json.RawMessage `json:"repositories,omitempty"` // from repoJSON
 }
 
 // namedRepos resolves the repositories a mint request names, by name
@@ -187,12 +200,12 @@ func requestedPermissions(granted, requested map[string]string) (map[string]stri
 		return cloneMap(granted), nil
 	}
 	for _, level := range requested {
-		if levelRank[level] == 0 {
+		if !ghclient.IsLevel(level) {
 			return nil, errBadLevel
 		}
 	}
 	for name, level := range requested {
-		if !covers(granted[name], level) {
+		if !ghclient.LevelCovers(granted[name], level) {
 			return nil, errNotGranted
 		}
 	}
@@ -243,6 +256,7 @@ func (s *Server) Token(value string) (TokenInfo, bool) {
 		RepositoryNames:     []string{},
 		Permissions:         cloneMap(t.permissions),
 		ExpiresAt:           t.expiresAt,
+		MintedAt:            t.mintedAt,
 		Revoked:             t.revoked,
 		Expired:             !s.now().Before(t.expiresAt),
 	}
@@ -267,6 +281,14 @@ func (s *Server) LiveTokens() int {
 		}
 	}
 	return n
+}
+
+// TokenValues lists every token minted, revoked and expired ones too, so
+// that a test can find tokens it was never handed.
+func (s *Server) TokenValues() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Sorted(maps.Keys(s.tokens))
 }
 
 // SetTokenFormat selects the token format: long=true emits GitHub's newer

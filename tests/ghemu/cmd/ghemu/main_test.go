@@ -164,7 +164,11 @@ func TestRunServesTLSWithGeneratedCA(t *testing.T) {
 	caPath, infoPath := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "info.json")
 	plain, stop := startRun(t, "-key-out", filepath.Join(dir, "app.pem"), "-info-out", infoPath,
 		"-tls-addr", "127.0.0.1:0", "-tls-ca-out", caPath)
-	defer stop()
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
 
 	var info struct {
 		URL    string `json:"url"`

@@ -29,8 +29,8 @@ const appID = 424242
 // -race and the tests gain nothing from distinct keys.
 var appKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return ghemu.GenerateKey(2048) })
 
-// GitHub is an in-process GitHub emulator with the sample App installed.
-type GitHub struct {
+// Emulator is an in-process GitHub emulator with the sample App installed.
+type Emulator struct {
 	*ghemu.Server
 	URL     string
 	Sample  ghemu.Sample
@@ -38,9 +38,9 @@ type GitHub struct {
 	KeyFile string // the App's private key as the PEM GitHub hands out
 }
 
-// StartGitHub starts an emulator seeded with the sample fixture (org
+// StartEmulator starts an emulator seeded with the sample fixture (org
 // "acme": repositories api, web, docs and infra) for an App holding Key.
-func StartGitHub(t *testing.T) *GitHub {
+func StartEmulator(t *testing.T) *Emulator {
 	t.Helper()
 	key, err := appKey()
 	if err != nil {
@@ -57,7 +57,7 @@ func StartGitHub(t *testing.T) *GitHub {
 	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &GitHub{
+	return &Emulator{
 		Server:  s,
 		URL:     url,
 		Sample:  s.SeedSample(appID, "Iv1.e2e0123456789ab", &key.PublicKey),
@@ -67,7 +67,7 @@ func StartGitHub(t *testing.T) *GitHub {
 }
 
 // TokenInfo returns the emulator's record of a token it minted.
-func (g *GitHub) TokenInfo(t *testing.T, token string) ghemu.TokenInfo {
+func (g *Emulator) TokenInfo(t *testing.T, token string) ghemu.TokenInfo {
 	t.Helper()
 	info, ok := g.Token(token)
 	if !ok {
@@ -77,7 +77,7 @@ func (g *GitHub) TokenInfo(t *testing.T, token string) ghemu.TokenInfo {
 }
 
 // RequireLive fails unless the token is unrevoked and usable at the API.
-func (g *GitHub) RequireLive(t *testing.T, token string) {
+func (g *Emulator) RequireLive(t *testing.T, token string) {
 	t.Helper()
 	if g.TokenInfo(t, token).Revoked {
 		t.Fatal("the token is revoked at GitHub; want it live")
@@ -89,7 +89,7 @@ func (g *GitHub) RequireLive(t *testing.T, token string) {
 
 // RequireRevoked fails unless the token was revoked at GitHub and the API
 // refuses it.
-func (g *GitHub) RequireRevoked(t *testing.T, token string) {
+func (g *Emulator) RequireRevoked(t *testing.T, token string) {
 	t.Helper()
 	if !g.TokenInfo(t, token).Revoked {
 		t.Fatalf("the token is still live at GitHub; want it revoked (revocation requests: %s)", g.revocations())
@@ -101,7 +101,7 @@ func (g *GitHub) RequireRevoked(t *testing.T, token string) {
 
 // revocations describes the revocation requests GitHub received, for
 // failure messages.
-func (g *GitHub) revocations() string {
+func (g *Emulator) revocations() string {
 	var out []string
 	for _, r := range g.Requests() {
 		if r.Method == http.MethodDelete {
@@ -120,7 +120,7 @@ const revokeTimeout = 30 * time.Second
 
 // WaitRevoked waits until GitHub sees the token revoked, for work Vault
 // does in the background (lease expiry, vault lease revoke).
-func (g *GitHub) WaitRevoked(t *testing.T, token string, timeout time.Duration) {
+func (g *Emulator) WaitRevoked(t *testing.T, token string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !g.TokenInfo(t, token).Revoked {
@@ -134,7 +134,7 @@ func (g *GitHub) WaitRevoked(t *testing.T, token string, timeout time.Duration) 
 
 // Repositories calls GET /installation/repositories with the token, as a
 // CI job would, and returns the status and the repository names.
-func (g *GitHub) Repositories(t *testing.T, token string) (status int, names []string) {
+func (g *Emulator) Repositories(t *testing.T, token string) (status int, names []string) {
 	t.Helper()
 	resp := g.call(t, http.MethodGet, "/installation/repositories", token)
 	defer resp.Body.Close()
@@ -155,7 +155,7 @@ func (g *GitHub) Repositories(t *testing.T, token string) (status int, names []s
 
 // RevokeDirectly revokes the token at GitHub behind Vault's back, as its
 // holder may.
-func (g *GitHub) RevokeDirectly(t *testing.T, token string) {
+func (g *Emulator) RevokeDirectly(t *testing.T, token string) {
 	t.Helper()
 	resp := g.call(t, http.MethodDelete, "/installation/token", token)
 	resp.Body.Close()
@@ -165,7 +165,7 @@ func (g *GitHub) RevokeDirectly(t *testing.T, token string) {
 }
 
 // call sends an API request authenticated with an installation token.
-func (g *GitHub) call(t *testing.T, method, path, token string) *http.Response {
+func (g *Emulator) call(t *testing.T, method, path, token string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, g.URL+path, nil)
 	if err != nil {
@@ -184,7 +184,7 @@ func (g *GitHub) call(t *testing.T, method, path, token string) *http.Response {
 // App: the emulator verified its JWT as issued by this App and answered
 // with success. The test verifies each signature against the App's public
 // key itself too, so that a lax emulator cannot hide a badly signed JWT.
-func (g *GitHub) RequireVerifiedJWTs(t *testing.T) {
+func (g *Emulator) RequireVerifiedJWTs(t *testing.T) {
 	t.Helper()
 	n := 0
 	for _, r := range g.Requests() {
@@ -211,7 +211,7 @@ func (g *GitHub) RequireVerifiedJWTs(t *testing.T) {
 
 // verifyJWT checks an "Authorization: Bearer <JWT>" header: an RS256 JWT
 // signed with the App's key whose issuer is the App ID.
-func (g *GitHub) verifyJWT(authorization string) error {
+func (g *Emulator) verifyJWT(authorization string) error {
 	raw, ok := strings.CutPrefix(authorization, "Bearer ")
 	if !ok {
 		return errors.New("no Bearer credential")
