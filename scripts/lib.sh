@@ -8,7 +8,9 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PLUGIN_NAME=vault-plugin-secrets-github-app
-PLUGIN_VERSION=${PLUGIN_VERSION:-v0.1.0}
+# The version make build stamps (VERSION): Vault refuses to register a
+# plugin under a version other than the one it reports.
+PLUGIN_VERSION=${PLUGIN_VERSION:-$(cat "$ROOT/VERSION")}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/github-app-plugin.XXXXXX")
 PIDS=()
 PLUGIN_ENV=()
