@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -209,7 +210,8 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
-	err    *APIError // set for non-2xx replies
+	buf    *bytes.Buffer // body's pooled buffer, until release
+	err    *APIError     // set for non-2xx replies
 	// incomplete says why a 2xx body could not be read whole (cut short,
 	// or over the request's bound); body holds what was read.
 	incomplete string
@@ -229,7 +231,9 @@ func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, erro
 		}
 		res, err := c.attempt(ctx, r, cred)
 		if err == nil && res.err == nil {
-			return res.header, decode(r, res, out)
+			err := decode(r, res, out)
+			res.release()
+			return res.header, err
 		}
 		if err == nil && r.token == "" && !skewCorrected && c.correctSkew(cred, res) {
 			// One extra attempt, outside the policy, with a JWT on GitHub's clock.
@@ -315,12 +319,14 @@ func (c *Client) send(ctx context.Context, r *request, cred string) (*response, 
 	if !ok {
 		limit = maxErrorBodyBytes
 	}
-	res.body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	res.buf, err = readBody(resp, limit)
+	res.body = res.buf.Bytes()
 	switch {
 	case err != nil && ok && r.completeOnceSent:
 		// The request took effect; another attempt would do it again.
 		res.incomplete = "the reply was cut short: " + err.Error()
 	case err != nil:
+		res.release()
 		return nil, err
 	case int64(len(res.body)) > limit:
 		res.body = res.body[:limit]
@@ -329,13 +335,41 @@ func (c *Client) send(ctx context.Context, r *request, cred string) (*response, 
 
 	switch {
 	case ok:
+		return res, nil // the caller decodes, then releases the body
 	case resp.StatusCode/100 == 3:
 		res.err = newRedirectError(r.method, r.path, resp)
 	default:
 		// GitHub does not echo credentials, but a proxy in between might.
 		res.err = newAPIError(r.method, r.path, resp.StatusCode, bytes.ReplaceAll(res.body, []byte(cred), []byte("[REDACTED]")))
 	}
+	res.release()
 	return res, nil
+}
+
+// bodyBuffers keep read buffers between replies: a token naming 500
+// repositories is a 3.3 MB reply, which a buffer of its own would allocate,
+// and grow by copying, for every token.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readBody reads up to limit+1 bytes of a reply into a pooled buffer, sized
+// at once when the reply says how long it is.
+func readBody(resp *http.Response, limit int64) (*bytes.Buffer, error) {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	if n := resp.ContentLength; n > 0 && n <= limit {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare bytes
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	return buf, err
+}
+
+// release hands the body's buffer back for another reply. Nothing decoded
+// from the body may alias it: the decoders copy what they keep.
+func (res *response) release() {
+	if res.buf != nil && res.buf.Cap() <= maxMintReplyBytes+bytes.MinRead {
+		bodyBuffers.Put(res.buf)
+	}
+	res.buf, res.body = nil, nil
 }
 
 // correctSkew handles a 401 that blames the JWT's iat or exp: it adopts the

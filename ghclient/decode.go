@@ -6,21 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"time"
-
-	"github.com/tidwall/gjson"
 )
 
-// Replies are decoded field by field with gjson rather than unmarshalled
-// whole with encoding/json. A token naming 500 repositories is a 3 MB reply
-// of which the plugin keeps a few kilobytes (each repository's id and
-// name); gjson skips the rest several times faster than encoding/json
-// scans it, allocates only for what is kept, and lets the decoders stop at
-// GitHub's limits (500 repositories in a token, 100 items a page) instead of
-// building whatever a hostile reply holds. It also sees every top-level key,
-// so a reply naming two tokens is caught, and a token can be salvaged from
-// a reply that is cut short or malformed, to be revoked.
+// Replies are decoded field by field with the scanner (scan.go) rather
+// than unmarshalled whole: the decoders keep only what the plugin uses,
+// allocate only for that, and stop at GitHub's limits (500 repositories in
+// a token, 100 items a page) instead of building whatever a hostile reply
+// holds. They see every top-level key, so a reply naming two tokens is
+// caught, and a token can be salvaged from a reply that is cut short or
+// malformed, to be revoked.
 
 const (
 	// maxPageItems is GitHub's largest page (per_page=100).
@@ -51,143 +46,132 @@ type mintReply struct {
 	tokens []string
 }
 
+// salvage collects every top-level "token" string of a body that could not
+// be read or decoded whole, skipping everything else, as far as its
+// structure allows. A byte-order mark is passed over: the token behind it
+// must be found.
 func (m *mintReply) salvage(body []byte) {
-	m.scan(body) //nolint:errcheck // only the tokens are wanted
-}
-
-func (m *mintReply) decodeBody(body []byte) error {
-	if err := m.scan(body); err != nil {
-		return err
-	}
-	switch {
-	case !gjson.ValidBytes(body):
-		return errors.New("the body is not valid JSON")
-	case len(m.tokens) > 1:
-		return fmt.Errorf("the body names %d tokens", len(m.tokens))
-	}
-	return nil
-}
-
-// scan walks the reply's top level once, collecting every "token" string
-// and decoding the fields the plugin keeps. It goes on after a field error,
-// so that every token is collected; the first error is returned.
-func (m *mintReply) scan(body []byte) error {
 	m.tokens = nil
-	// A byte-order mark makes the body invalid JSON, which decodeBody
-	// reports; the token behind it must still be found.
-	root := gjson.ParseBytes(bytes.TrimLeft(body, "\xef\xbb\xbf \t\r\n"))
-	if !root.IsObject() {
-		return errors.New("the body is not a JSON object")
-	}
-	var first error
-	seen := map[string]bool{}
-	root.ForEach(func(key, value gjson.Result) bool {
-		if key.Str == "token" && value.Type == gjson.String {
-			m.tokens = append(m.tokens, value.Str)
+	s := &scanner{data: bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))}
+	s.object(func(key []byte) error { //nolint:errcheck // what was found before an error is kept
+		if string(key) == "token" && s.peek() == '"' {
+			token, err := s.str()
+			m.tokens = append(m.tokens, token)
+			return err
 		}
-		err := m.field(key.Str, value)
-		if err == nil && seen[key.Str] {
-			err = fmt.Errorf("the body has %.40q twice", key.Str)
-		}
-		seen[key.Str] = true
-		if first == nil {
-			first = err
-		}
-		return true
+		return s.skip()
 	})
-	return first
 }
 
-// field decodes one top-level field of a mint reply; others are skipped.
-func (m *mintReply) field(key string, v gjson.Result) error {
-	var err error
-	switch key {
-	case "token":
-		m.Token, err = stringValue(key, v)
-	case "expires_at":
-		var s string
-		if s, err = stringValue(key, v); err == nil {
-			if m.ExpiresAt, err = time.Parse(time.RFC3339, s); err != nil {
-				err = fmt.Errorf("expires_at %.40q is not an RFC 3339 time", s)
-			}
+// decodeBody decodes the fields the plugin keeps, refusing a body that is
+// not a single JSON object or names a field twice.
+func (m *mintReply) decodeBody(body []byte) error {
+	s := &scanner{data: body}
+	seen := map[string]bool{}
+	err := s.object(func(key []byte) error {
+		if seen[string(key)] {
+			return fmt.Errorf("the body has %.40q twice", key)
 		}
-	case "repository_selection":
-		m.RepositorySelection, err = stringValue(key, v)
-	case "permissions":
-		m.Permissions, err = permissionsValue(v)
-	case "repositories":
-		m.Repositories, err = repositoriesValue(v, MaxTokenRepositories)
+		seen[string(key)] = true
+		return m.field(s, string(key))
+	})
+	if err == nil {
+		err = s.end()
+	}
+	if m.Token != "" {
+		m.tokens = []string{m.Token}
 	}
 	return err
 }
 
-func stringValue(key string, v gjson.Result) (string, error) {
-	if v.Type != gjson.String {
-		return "", fmt.Errorf("%s is not a string", key)
+// field decodes one top-level field of a mint reply; others are skipped.
+func (m *mintReply) field(s *scanner, key string) error {
+	var err error
+	switch key {
+	case "token":
+		m.Token, err = stringValue(s, key)
+	case "expires_at":
+		var text string
+		if text, err = stringValue(s, key); err == nil {
+			if m.ExpiresAt, err = time.Parse(time.RFC3339, text); err != nil {
+				err = fmt.Errorf("expires_at %.40q is not an RFC 3339 time", text)
+			}
+		}
+	case "repository_selection":
+		m.RepositorySelection, err = stringValue(s, key)
+	case "permissions":
+		m.Permissions, err = permissionsValue(s)
+	case "repositories":
+		m.Repositories, err = repositoriesValue(s, MaxTokenRepositories)
+	default:
+		err = s.skip()
 	}
-	return v.Str, nil
+	return err
 }
 
-func permissionsValue(v gjson.Result) (map[string]string, error) {
-	if !v.IsObject() {
+func stringValue(s *scanner, key string) (string, error) {
+	if s.peek() != '"' {
+		return "", fmt.Errorf("%s is not a string", key)
+	}
+	return s.str()
+}
+
+func permissionsValue(s *scanner) (map[string]string, error) {
+	if s.peek() != '{' {
 		return nil, errors.New("permissions is not an object")
 	}
 	perms := map[string]string{}
-	var err error
-	v.ForEach(func(name, level gjson.Result) bool {
-		if level.Type != gjson.String || len(perms) == maxPermissions {
-			err = errors.New("permissions is not a small object of name: level strings")
-			return false
+	err := s.object(func(name []byte) error {
+		if len(perms) == maxPermissions {
+			return errors.New("permissions names more than GitHub knows")
 		}
-		perms[name.Str] = level.Str
-		return true
+		level, err := stringValue(s, "a permission's level")
+		perms[string(name)] = level
+		return err
 	})
 	return perms, err
 }
 
 // repositoriesValue decodes an array of repository objects, keeping each
 // one's id and name, and refuses more than limit.
-func repositoriesValue(v gjson.Result, limit int) ([]Repository, error) {
-	if !v.IsArray() {
+func repositoriesValue(s *scanner, limit int) ([]Repository, error) {
+	if s.peek() != '[' {
 		return nil, errors.New("repositories is not an array")
 	}
 	var repos []Repository
-	var err error
-	v.ForEach(func(_, obj gjson.Result) bool {
+	err := s.array(func() error {
 		if len(repos) == limit {
-			err = fmt.Errorf("repositories lists more than %d", limit)
-			return false
+			return fmt.Errorf("repositories lists more than %d", limit)
 		}
-		var repo Repository
-		if repo, err = repositoryValue(obj); err != nil {
-			return false
-		}
+		repo, err := repositoryValue(s)
 		repos = append(repos, repo)
-		return true
+		return err
 	})
 	return repos, err
 }
 
-func repositoryValue(obj gjson.Result) (Repository, error) {
+func repositoryValue(s *scanner) (Repository, error) {
 	var repo Repository
-	if !obj.IsObject() {
+	if s.peek() != '{' {
 		return repo, errors.New("a repository is not an object")
 	}
-	var err error
-	obj.ForEach(func(key, value gjson.Result) bool {
-		switch key.Str {
+	err := s.object(func(key []byte) error {
+		var err error
+		switch string(key) {
 		case "id":
-			repo.ID, err = strconv.ParseInt(value.Raw, 10, 64)
+			repo.ID, err = s.int()
 		case "name":
-			repo.Name, err = stringValue("name", value)
+			repo.Name, err = stringValue(s, "name")
 		case "full_name":
-			repo.FullName, err = stringValue("full_name", value)
+			repo.FullName, err = stringValue(s, "full_name")
+		default:
+			err = s.skip()
 		}
-		return err == nil
+		return err
 	})
 	switch {
 	case err != nil:
-		return repo, fmt.Errorf("a repository's id or name does not decode: %w", err)
+		return repo, fmt.Errorf("a repository does not decode: %w", err)
 	case repo.ID <= 0 || !repositoryName.MatchString(repo.Name):
 		return repo, fmt.Errorf("a repository has id %d and name %.100q; GitHub's are positive and ASCII", repo.ID, repo.Name)
 	}
@@ -200,12 +184,19 @@ type repositoryPage struct {
 }
 
 func (p *repositoryPage) decodeBody(body []byte) error {
-	if !gjson.ValidBytes(body) {
-		return errors.New("the body is not valid JSON")
+	s := &scanner{data: body}
+	err := s.object(func(key []byte) error {
+		if string(key) != "repositories" {
+			return s.skip()
+		}
+		var err error
+		p.Repositories, err = repositoriesValue(s, maxPageItems)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	var err error
-	p.Repositories, err = repositoriesValue(gjson.GetBytes(body, "repositories"), maxPageItems)
-	return err
+	return s.end()
 }
 
 // installationPage decodes a page of GET /app/installations, item by item,
@@ -213,22 +204,24 @@ func (p *repositoryPage) decodeBody(body []byte) error {
 type installationPage []Installation
 
 func (p *installationPage) decodeBody(body []byte) error {
-	root := gjson.ParseBytes(body)
-	if !gjson.ValidBytes(body) || !root.IsArray() {
-		return errors.New("the body is not a JSON array")
-	}
-	var err error
-	root.ForEach(func(_, item gjson.Result) bool {
+	s := &scanner{data: body}
+	err := s.array(func() error {
 		if len(*p) == maxPageItems {
-			err = fmt.Errorf("the page lists more than %d installations", maxPageItems)
-			return false
+			return fmt.Errorf("the page lists more than %d installations", maxPageItems)
+		}
+		start := s.pos
+		if err := s.skip(); err != nil {
+			return err
 		}
 		var inst Installation
-		if err = json.Unmarshal([]byte(item.Raw), &inst); err != nil {
-			return false
+		if err := json.Unmarshal(body[start:s.pos], &inst); err != nil {
+			return err
 		}
 		*p = append(*p, inst)
-		return true
+		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return s.end()
 }
