@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 )
 
@@ -36,9 +35,22 @@ type salvager interface {
 	salvage(body []byte)
 }
 
-// repositoryName is the form of a GitHub repository name: ASCII only, so
-// that no Unicode case folding can make two names compare equal.
-var repositoryName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+// validRepositoryName checks the form of a GitHub repository name: 1 to
+// 100 ASCII letters, digits, '.', '_' and '-', so that no Unicode case
+// folding can make two names compare equal.
+func validRepositoryName(name string) bool {
+	if name == "" || len(name) > 100 {
+		return false
+	}
+	for i := range len(name) {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // mintReply decodes a mint reply, remembering every token it names.
 type mintReply struct {
@@ -150,11 +162,15 @@ func repositoriesValue(s *scanner, limit int) ([]Repository, error) {
 	return repos, err
 }
 
+// repositoryValue decodes a repository object's id, name and full_name,
+// and skips the rest of it at once: GitHub sends those first, ahead of the
+// 6 KB of the object the plugin does not keep.
 func repositoryValue(s *scanner) (Repository, error) {
 	var repo Repository
 	if s.peek() != '{' {
 		return repo, errors.New("a repository is not an object")
 	}
+	found := 0
 	err := s.object(func(key []byte) error {
 		var err error
 		switch string(key) {
@@ -165,14 +181,17 @@ func repositoryValue(s *scanner) (Repository, error) {
 		case "full_name":
 			repo.FullName, err = stringValue(s, "full_name")
 		default:
-			err = s.skip()
+			return s.skip()
+		}
+		if found++; err == nil && found == 3 {
+			return errSkipRest
 		}
 		return err
 	})
 	switch {
 	case err != nil:
 		return repo, fmt.Errorf("a repository does not decode: %w", err)
-	case repo.ID <= 0 || !repositoryName.MatchString(repo.Name):
+	case repo.ID <= 0 || !validRepositoryName(repo.Name):
 		return repo, fmt.Errorf("a repository has id %d and name %.100q; GitHub's are positive and ASCII", repo.ID, repo.Name)
 	}
 	return repo, nil

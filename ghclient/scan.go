@@ -30,6 +30,9 @@ const maxNesting = 64
 var (
 	errTruncated = errors.New("the body ends in the middle of a value")
 	errNesting   = fmt.Errorf("the body nests deeper than %d levels", maxNesting)
+	// errSkipRest, returned by an object's field callback, skips the rest
+	// of the object: the caller has what it needs from it.
+	errSkipRest = errors.New("skip the rest of the object")
 )
 
 func (s *scanner) skipSpace() {
@@ -76,22 +79,40 @@ func (s *scanner) rawString() ([]byte, error) {
 	if err := s.expect('"'); err != nil {
 		return nil, err
 	}
-	start := s.pos
-	for {
-		i := bytes.IndexByte(s.data[s.pos:], '"')
-		if i < 0 {
+	s.pos--
+	start := s.pos + 1
+	if err := s.skipString(); err != nil {
+		return nil, err
+	}
+	return s.data[start : s.pos-1], nil
+}
+
+// skipString consumes a string whose opening quote is at s.pos. It is the
+// scanner's inner loop: most of a reply is strings, crossed by IndexByte.
+func (s *scanner) skipString() error {
+	start := s.pos + 1
+	for i := start; ; i++ {
+		j := bytes.IndexByte(s.data[i:], '"')
+		if j < 0 {
 			s.pos = len(s.data)
-			return nil, errTruncated
+			return errTruncated
 		}
-		s.pos += i + 1
-		backslashes := 0
-		for j := s.pos - 2; j >= start && s.data[j] == '\\'; j-- {
-			backslashes++
-		}
-		if backslashes%2 == 0 {
-			return s.data[start : s.pos-1], nil
+		i += j
+		if s.data[i-1] != '\\' || evenBackslashesBefore(s.data[start:i]) {
+			s.pos = i + 1
+			return nil
 		}
 	}
+}
+
+// evenBackslashesBefore reports whether text ends in an even number of
+// backslashes, so that a quote after it closes the string.
+func evenBackslashesBefore(text []byte) bool {
+	n := 0
+	for i := len(text) - 1; i >= 0 && text[i] == '\\'; i-- {
+		n++
+	}
+	return n%2 == 0
 }
 
 // unescaped returns a string's contents without escapes; raw itself when
@@ -178,12 +199,21 @@ func (s *scanner) skip() error {
 
 // skipNested consumes an object or array, checking that its brackets match.
 func (s *scanner) skipNested() error {
+	closer := s.data[s.pos] + 2 // '{'+2 == '}', '['+2 == ']'
+	s.pos++
+	return s.skipRest(closer)
+}
+
+// skipRest consumes the rest of an object or array whose opening bracket
+// is behind, up to its closer.
+func (s *scanner) skipRest(closer byte) error {
 	var closers [maxNesting]byte
-	depth := 0
+	closers[0] = closer
+	depth := 1
 	for s.pos < len(s.data) {
 		switch c := s.data[s.pos]; c {
 		case '"':
-			if _, err := s.rawString(); err != nil {
+			if err := s.skipString(); err != nil {
 				return err
 			}
 			continue
@@ -232,6 +262,9 @@ func (s *scanner) object(field func(key []byte) error) error {
 			return err
 		}
 		if err := field(key); err != nil {
+			if errors.Is(err, errSkipRest) {
+				return s.skipRest('}')
+			}
 			return err
 		}
 		switch s.peek() {

@@ -10,6 +10,7 @@ targets=(
 	".:FuzzScopeNarrowing"
 	".:FuzzRoleWrite"
 	"./tests/ghemu:FuzzVerifyJWT"
+	"./ghclient:FuzzDecodeMintReply"
 )
 for target in "${targets[@]}"; do
 	pkg=${target%%:*}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -120,9 +121,31 @@ func (s *Server) repoJSON(u urls, r *repository) json.RawMessage {
 	if cached, ok := r.rendered.Load(key); ok {
 		return cached.(json.RawMessage)
 	}
-	body := json.RawMessage(mustMarshal(repoObject(u, r, key.owner)))
+	body := json.RawMessage(mustMarshal(githubOrder(mustMarshal(repoObject(u, r, key.owner)))))
 	r.rendered.Store(key, body)
 	return body
+}
+
+// leadingRepositoryFields open GitHub's repository object, in its order; a
+// client that stops reading an object once it has what it needs sees them
+// first, as it would on GitHub.
+var leadingRepositoryFields = []string{"id", "node_id", "name", "full_name", "private", "owner"}
+
+// githubOrder puts an object's leading fields first, in GitHub's order,
+// the rest after them as encoded.
+func githubOrder(object []byte) orderedObject {
+	obj, err := decodeOrdered(object)
+	if err != nil {
+		panic(fmt.Sprintf("ghemu: reorder: %v", err)) // only the emulator's own objects come here
+	}
+	rank := func(f orderedField) int {
+		if i := slices.Index(leadingRepositoryFields, f.name); i >= 0 {
+			return i
+		}
+		return len(leadingRepositoryFields)
+	}
+	slices.SortStableFunc(obj, func(a, b orderedField) int { return rank(a) - rank(b) })
+	return obj
 }
 
 // preEncoded is a reply that carries rendered repository objects and
