@@ -92,8 +92,6 @@ func wellFormed(body string, want referenceMint) bool {
 	return !hasDuplicateKeys(body) && !hasCaseVariantKeys(body) && typedAsGitHubTypesThem(top)
 }
 
-
-
 func hasDuplicateKeys(body string) bool {
 	return anyObject(body, func(keys []string) bool {
 		seen := map[string]bool{}
