@@ -91,23 +91,26 @@ type inputRules map[*framework.Path]pathInput
 
 type pathInput struct {
 	write, read map[string]*framework.FieldSchema
-	// pattern captures the path's fields; a captured role name is checked
-	// here for every operation, so no handler has to.
-	pattern *regexp.Regexp
+	// namePrefix is what precedes a captured role name ("roles/", "token/"),
+	// which is checked here for every operation, so no handler has to;
+	// "" when the path captures none.
+	namePrefix string
 }
 
 func newInputRules(paths []*framework.Path, readsTakeParameters ...*framework.Path) inputRules {
 	rules := make(inputRules, len(paths))
 	for _, path := range paths {
-		pattern := regexp.MustCompile(path.Pattern)
-		captured := pattern.SubexpNames()
+		captured := regexp.MustCompile(path.Pattern).SubexpNames()
 		fields := make(map[string]*framework.FieldSchema, len(path.Fields))
 		for name, schema := range path.Fields {
 			if !slices.Contains(captured, name) {
 				fields[name] = schema
 			}
 		}
-		in := pathInput{write: fields, pattern: pattern}
+		in := pathInput{write: fields}
+		if prefix, _, ok := strings.Cut(path.Pattern, "(?P<"+fieldName+">"); ok {
+			in.namePrefix = strings.TrimPrefix(prefix, "^")
+		}
 		if slices.Contains(readsTakeParameters, path) {
 			in.read = fields
 		}
@@ -119,16 +122,11 @@ func newInputRules(paths []*framework.Path, readsTakeParameters ...*framework.Pa
 // badName returns the error for a role name the path captures from
 // requestPath, or nil.
 func (r inputRules) badName(path *framework.Path, requestPath string) error {
-	in := r[path]
-	i := in.pattern.SubexpIndex(fieldName)
-	if i < 0 {
+	prefix := r[path].namePrefix
+	if prefix == "" {
 		return nil
 	}
-	m := in.pattern.FindStringSubmatch(requestPath)
-	if m == nil {
-		return nil
-	}
-	return validateRoleName(m[i])
+	return validateRoleName(strings.TrimPrefix(requestPath, prefix))
 }
 
 func (r inputRules) accepted(path *framework.Path, op logical.Operation) map[string]*framework.FieldSchema {

@@ -75,10 +75,17 @@ type Config struct {
 	Observer Observer
 }
 
+// Header values every request carries, in canonical form.
+var (
+	acceptValue      = []string{mediaType}
+	apiVersionValue  = []string{apiVersion}
+	contentTypeValue = []string{"application/json"}
+)
+
 // Client calls the GitHub API as a GitHub App. It is safe for concurrent use.
 type Client struct {
-	base      *url.URL // Path has no trailing slash
-	userAgent string
+	base           *url.URL // Path has no trailing slash
+	userAgentValue []string
 	http      *http.Client
 	logger    hclog.Logger
 	retry     RetryPolicy
@@ -96,7 +103,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		base:      base,
-		userAgent: cmp.Or(cfg.UserAgent, DefaultUserAgent),
+		userAgentValue: []string{cmp.Or(cfg.UserAgent, DefaultUserAgent)},
 		http:      withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
 		logger:    cfg.Logger,
 		retry:     cfg.Retry.withDefaults(),
@@ -300,12 +307,16 @@ func (c *Client) send(ctx context.Context, r *request, cred string) (*response, 
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", mediaType)
-	req.Header.Set("X-GitHub-Api-Version", apiVersion)
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Authorization", "Bearer "+cred)
+	// The constant values are shared slices (net/http only reads them):
+	// one map per request rather than an allocation per header.
+	req.Header = http.Header{
+		"Accept":               acceptValue,
+		"X-Github-Api-Version": apiVersionValue,
+		"User-Agent":           c.userAgentValue,
+		"Authorization":        {"Bearer " + cred},
+	}
 	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = contentTypeValue
 	}
 
 	resp, err := c.http.Do(req)
