@@ -86,13 +86,13 @@ var (
 type Client struct {
 	base           *url.URL // Path has no trailing slash
 	userAgentValue []string
-	http      *http.Client
-	logger    hclog.Logger
-	retry     RetryPolicy
-	now       func() time.Time
-	sleep     func(context.Context, time.Duration) error // replaced in tests
-	jwt       *jwtSigner                                 // nil without a private key
-	observer  Observer
+	http           *http.Client
+	logger         hclog.Logger
+	retry          RetryPolicy
+	now            func() time.Time
+	sleep          func(context.Context, time.Duration) error // replaced in tests
+	jwt            *jwtSigner                                 // nil without a private key
+	observer       Observer
 }
 
 // New validates cfg and returns a Client.
@@ -102,14 +102,14 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		base:      base,
+		base:           base,
 		userAgentValue: []string{cmp.Or(cfg.UserAgent, DefaultUserAgent)},
-		http:      withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
-		logger:    cfg.Logger,
-		retry:     cfg.Retry.withDefaults(),
-		now:       cfg.Now,
-		sleep:     sleepContext,
-		observer:  cfg.Observer,
+		http:           withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
+		logger:         cfg.Logger,
+		retry:          cfg.Retry.withDefaults(),
+		now:            cfg.Now,
+		sleep:          sleepContext,
+		observer:       cfg.Observer,
 	}
 	if c.observer == nil {
 		c.observer = nopObserver{}
