@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +11,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/vault/sdk/logical"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
 
 const (
@@ -21,38 +20,20 @@ const (
 	testClientID = "Iv1.test0123456789"
 )
 
-var (
-	keysOnce         sync.Once
-	appKey, otherKey *rsa.PrivateKey
-)
-
-// testKeys returns the App's key and an unrelated one, generated once per
-// test binary: RSA key generation is the slowest thing these tests do.
-func testKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
-	t.Helper()
-	keysOnce.Do(func() {
-		var err error
-		if appKey, err = ghemu.GenerateKey(2048); err != nil {
-			panic(err)
-		}
-		if otherKey, err = ghemu.GenerateKey(2048); err != nil {
-			panic(err)
-		}
-	})
-	return appKey, otherKey
+// testKeys returns the App's key and an unrelated one.
+func testKeys(testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
+	return testkeys.RSA("app"), testkeys.RSA("other")
 }
 
-func pkcs1PEM(key *rsa.PrivateKey) string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
-}
+func pkcs1PEM(key *rsa.PrivateKey) string { return string(testkeys.PKCS1PEM(key)) }
 
 func pkcs8PEM(t testing.TB, key any) string {
 	t.Helper()
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	pemBytes, err := testkeys.PKCS8PEM(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	return string(pemBytes)
 }
 
 // testEnv is a backend on in-memory storage, configured against an

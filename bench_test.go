@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/bench/bulk"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/bulk"
 )
 
 // The benchmarks mint tokens through HandleRequest against the emulator on

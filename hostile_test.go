@@ -15,7 +15,7 @@ import (
 
 	"github.com/hashicorp/vault/sdk/logical"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 )
 
 // These tests attack the engine as a hostile network, a broken clock, an

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hashicorp/vault/sdk/logical"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 )
 
 // mint reads token/<role> and returns the response, failing on error.

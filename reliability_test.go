@@ -11,7 +11,7 @@ import (
 
 	"github.com/hashicorp/vault/sdk/logical"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 )
 
 const mintPath = "/app/installations/"

@@ -2,7 +2,6 @@ package ghclient
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -18,16 +17,12 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
 
-// testKey is generated once: RSA key generation is slow under -race.
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return key
-})
+// testKey is the App's key.
+func testKey() *rsa.PrivateKey { return testkeys.RSA("app") }
 
 // t0 has a fractional second so that tests notice fractional JWT claims.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 500_000_000, time.UTC)

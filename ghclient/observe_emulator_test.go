@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
 
 // routeLog keeps the route and status of every attempt.
@@ -30,10 +31,7 @@ func (l *routeLog) ObserveJWTSigned()           {}
 // matched: the labels name GitHub's endpoints, not paths holding IDs or
 // owner names.
 func TestObserver_RoutesAreGitHubs(t *testing.T) {
-	key, err := ghemu.GenerateKey(2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testkeys.RSA("app")
 	gh := ghemu.NewTestServer(t)
 	sample := gh.SeedSample(7, "Iv1.observe", &key.PublicKey)
 	log := &routeLog{}

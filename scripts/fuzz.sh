@@ -9,7 +9,7 @@ fuzztime=${1:-60s}
 targets=(
 	".:FuzzScopeNarrowing"
 	".:FuzzRoleWrite"
-	"./tests/ghemu:FuzzVerifyJWT"
+	"./internal/ghemu:FuzzVerifyJWT"
 	"./ghclient:FuzzDecodeMintReply"
 )
 for target in "${targets[@]}"; do

@@ -58,7 +58,7 @@ wait_for_http() {
 # start_ghemu builds and starts the emulator with a fresh App key at
 # $WORK/app.pem; extra arguments go to ghemu.
 start_ghemu() {
-	go build -o "$WORK/ghemu" "$ROOT/tests/ghemu/cmd/ghemu" || die "building the emulator failed"
+	go build -o "$WORK/ghemu" "$ROOT/internal/ghemu/cmd/ghemu" || die "building the emulator failed"
 	"$WORK/ghemu" -addr "127.0.0.1:$(free_port)" -key-out "$WORK/app.pem" -info-out "$WORK/ghemu.json" "$@" \
 		>"$WORK/ghemu.log" 2>&1 &
 	PIDS+=($!)

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,22 +10,18 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
 
 // appID is the emulated App's ID; the plugin signs its JWTs with it as
 // issuer because the config names the App by app_id.
 const appID = 424242
-
-// The App key is generated once: 2048-bit RSA generation is slow under
-// -race and the tests gain nothing from distinct keys.
-var appKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return ghemu.GenerateKey(2048) })
 
 // Emulator is an in-process GitHub emulator with the sample App installed.
 type Emulator struct {
@@ -42,10 +36,7 @@ type Emulator struct {
 // "acme": repositories api, web, docs and infra) for an App holding Key.
 func StartEmulator(t *testing.T) *Emulator {
 	t.Helper()
-	key, err := appKey()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testkeys.RSA("app")
 	s := ghemu.New()
 	url, err := s.Start("127.0.0.1:0")
 	if err != nil {
@@ -53,8 +44,7 @@ func StartEmulator(t *testing.T) *Emulator {
 	}
 	t.Cleanup(s.Close)
 	keyFile := filepath.Join(t.TempDir(), "app.private-key.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {
+	if err := os.WriteFile(keyFile, testkeys.PKCS1PEM(key), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return &Emulator{

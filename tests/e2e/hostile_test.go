@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 )
 
 // The hardening cases that involve Vault itself: what it logs, what it does

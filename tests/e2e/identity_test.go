@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,7 +10,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
 
 // The recipe "GitHub Actions → Vault → a token for this repository only",
@@ -56,14 +54,14 @@ func actionsOIDC(t *testing.T, key *rsa.PrivateKey, repository string) string {
 // returns the method's mount accessor.
 func setupActionsLogin(t *testing.T, v *Vault, key *rsa.PrivateKey) string {
 	t.Helper()
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pub, err := testkeys.PublicPEM(&key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v.MustCLI(t, "auth", "enable", "jwt")
 	c := v.Client(t, v.Token)
 	if _, err := c.Logical().Write("auth/jwt/config", map[string]any{
-		"jwt_validation_pubkeys": []string{string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))},
+		"jwt_validation_pubkeys": []string{string(pub)},
 		"bound_issuer":           actionsIssuer,
 	}); err != nil {
 		t.Fatal(err)
@@ -103,10 +101,7 @@ func TestIdentityTemplatedRoleForGitHubActions(t *testing.T) {
 	}
 	v := StartDevVault(t)
 	v.MountGitHub(t, emu)
-	oidcKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	oidcKey := testkeys.RSA("oidc")
 	accessor := setupActionsLogin(t, v, oidcKey)
 	v.MustCLI(t, "write", "github/roles/actions", "owner=acme",
 		"repositories={{identity.entity.aliases."+accessor+".metadata.repository}}", "permissions=contents=read")

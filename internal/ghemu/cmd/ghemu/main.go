@@ -27,8 +27,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/bench/bulk"
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/bulk"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
 
 func main() {
@@ -147,12 +148,11 @@ func startTLS(s *ghemu.Server, addr, caOut string) (string, error) {
 // appPublicKey generates the App key (-key-out) or reads it (-public-key).
 func appPublicKey(c config) (*rsa.PublicKey, error) {
 	if c.keyOut != "" {
-		key, err := ghemu.GenerateKey(2048)
+		key, err := testkeys.New()
 		if err != nil {
 			return nil, err
 		}
-		der := x509.MarshalPKCS1PrivateKey(key)
-		if err := writePrivate(c.keyOut, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})); err != nil {
+		if err := writePrivate(c.keyOut, testkeys.PKCS1PEM(key)); err != nil {
 			return nil, err
 		}
 		return &key.PublicKey, nil

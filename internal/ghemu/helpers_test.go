@@ -7,11 +7,12 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
 
 const (
@@ -21,22 +22,9 @@ const (
 )
 
 // Keys are generated once: RSA generation is slow under -race.
-var (
-	keysOnce           sync.Once
-	appKey, strangeKey *rsa.PrivateKey
-)
-
+// testKeys returns the App's key and one that is not.
 func testKeys() (app, stranger *rsa.PrivateKey) {
-	keysOnce.Do(func() {
-		var err error
-		if appKey, err = GenerateKey(2048); err != nil {
-			panic(err)
-		}
-		if strangeKey, err = GenerateKey(2048); err != nil {
-			panic(err)
-		}
-	})
-	return appKey, strangeKey
+	return testkeys.RSA("app"), testkeys.RSA("other")
 }
 
 // fixture is an emulator seeded with the sample, plus the App's key.

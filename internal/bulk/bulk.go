@@ -7,7 +7,7 @@ package bulk
 import (
 	"fmt"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/tests/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 )
 
 const (

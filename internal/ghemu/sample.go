@@ -1,14 +1,6 @@
 package ghemu
 
-import (
-	"crypto/rand"
-	"crypto/rsa"
-)
-
-// GenerateKey returns a new RSA key for an App.
-func GenerateKey(bits int) (*rsa.PrivateKey, error) {
-	return rsa.GenerateKey(rand.Reader, bits)
-}
+import "crypto/rsa"
 
 // Sample identifies the fixture SeedSample creates.
 type Sample struct {
