@@ -20,11 +20,14 @@ vault:
 	scripts/vault.sh >/dev/null
 
 # test runs every suite: unit tests, the emulator's, the end-to-end
-# acceptance tests against a real Vault server, and each fuzz target briefly.
+# acceptance tests against a real Vault server (a dev server, a file-storage
+# server, a three-server Raft cluster, upgrades), each fuzz target briefly,
+# the reproducibility check of a release build, and the linter.
 test: build vault
 	VAULT_BIN=$(CURDIR)/.tools/bin/vault PLUGIN_BIN=$(CURDIR)/$(BIN) go test -race -count=1 -timeout 45m ./...
 	scripts/fuzz.sh $(CI_FUZZTIME)
 	scripts/release-check.sh --quick
+	scripts/lint.sh
 
 # test-unit skips the suites that need a Vault server.
 test-unit:

@@ -79,7 +79,7 @@ func NewTestServer(t testing.TB) *Server {
 	ts := httptest.NewUnstartedServer(s)
 	ts.Config.ConnState = s.countConnection
 	ts.Start()
-	s.setListener(ts.URL, ts.Close) // cannot fail: s is new
+	_ = s.setListener(ts.URL, ts.Close) // cannot fail: s is new
 	t.Cleanup(s.Close)
 	return s
 }
@@ -97,8 +97,9 @@ func (s *Server) Start(addr string) (string, error) {
 		ln.Close()
 		return "", err
 	}
-	// Serve returns only once Close has shut the server down.
-	go srv.Serve(ln)
+	// Serve returns only once Close has shut the server down, with
+	// ErrServerClosed.
+	go func() { _ = srv.Serve(ln) }()
 	return url, nil
 }
 

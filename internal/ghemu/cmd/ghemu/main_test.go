@@ -31,7 +31,7 @@ func startRun(t *testing.T, args ...string) (url string, stop func() error) {
 		done <- err
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
-	go io.Copy(io.Discard, pr)
+	go func() { _, _ = io.Copy(io.Discard, pr) }() // drain the rest of run's output
 	if err != nil {
 		cancel()
 		t.Fatalf("no listening line (%v); run returned %v", err, <-done)
@@ -122,7 +122,8 @@ func TestRunGeneratesKeyAndServesSample(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("run: %v", err)
 	}
-	if _, err := http.Get(url + "/app"); err == nil {
+	if resp, err := http.Get(url + "/app"); err == nil {
+		resp.Body.Close()
 		t.Error("server still answers after stop")
 	}
 }
