@@ -267,18 +267,26 @@ func (s *scanner) object(field func(key []byte) error) error {
 			}
 			return err
 		}
-		switch s.peek() {
-		case '}':
-			s.pos++
-			return nil
-		case ',':
-			s.pos++
-		case 0:
-			return errTruncated
-		default:
-			return fmt.Errorf("expected ',' or '}' at byte %d", s.pos)
+		if more, err := s.more('}'); !more {
+			return err
 		}
 	}
+}
+
+// more consumes what follows a member or element: a comma (true: another
+// comes) or the closer (false).
+func (s *scanner) more(closer byte) (bool, error) {
+	switch c := s.peek(); c {
+	case closer:
+		s.pos++
+		return false, nil
+	case ',':
+		s.pos++
+		return true, nil
+	case 0:
+		return false, errTruncated
+	}
+	return false, fmt.Errorf("expected ',' or %q at byte %d", closer, s.pos)
 }
 
 // array consumes an array, calling item with the scanner at each element,
@@ -295,16 +303,8 @@ func (s *scanner) array(item func() error) error {
 		if err := item(); err != nil {
 			return err
 		}
-		switch s.peek() {
-		case ']':
-			s.pos++
-			return nil
-		case ',':
-			s.pos++
-		case 0:
-			return errTruncated
-		default:
-			return fmt.Errorf("expected ',' or ']' at byte %d", s.pos)
+		if more, err := s.more(']'); !more {
+			return err
 		}
 	}
 }

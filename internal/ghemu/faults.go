@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Fault replaces the emulator's answer to one request.
@@ -29,25 +30,41 @@ type Fault struct {
 
 // FailNext makes the next n matching requests fail with f. Faults queue in
 // the order they were added; each request consumes the first that matches.
-func (s *Server) FailNext(n int, f Fault) {
-	s.rec.mu.Lock()
-	defer s.rec.mu.Unlock()
+func (s *Server) FailNext(n int, f Fault) { s.rec.faults.add(n, f) }
+
+// pathMatcher is a queued change to the emulator's answers, limited to
+// requests whose path starts with a prefix.
+type pathMatcher interface{ prefix() string }
+
+func (f Fault) prefix() string     { return f.PathPrefix }
+func (e ReplyEdit) prefix() string { return e.PathPrefix }
+
+// queue holds changes to the next answers, in the order they were added.
+type queue[T pathMatcher] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+func (q *queue[T]) add(n int, item T) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	for range n {
-		s.rec.faults = append(s.rec.faults, f)
+		q.items = append(q.items, item)
 	}
 }
 
-// takeFault removes and returns the first queued fault matching apiPath.
-func (rc *recording) takeFault(apiPath string) (Fault, bool) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	for i, f := range rc.faults {
-		if strings.HasPrefix(apiPath, f.PathPrefix) {
-			rc.faults = append(rc.faults[:i], rc.faults[i+1:]...)
-			return f, true
+// take removes and returns the first queued item matching apiPath.
+func (q *queue[T]) take(apiPath string) (T, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, item := range q.items {
+		if strings.HasPrefix(apiPath, item.prefix()) {
+			q.items = slices.Delete(q.items, i, i+1)
+			return item, true
 		}
 	}
-	return Fault{}, false
+	var none T
+	return none, false
 }
 
 // inject answers with a fault instead of the real reply.
@@ -119,31 +136,12 @@ type ReplyEdit struct {
 
 // EditNextReply applies e to the next n successful replies to matching
 // requests. Edits queue like faults.
-func (s *Server) EditNextReply(n int, e ReplyEdit) {
-	s.rec.mu.Lock()
-	defer s.rec.mu.Unlock()
-	for range n {
-		s.rec.edits = append(s.rec.edits, e)
-	}
-}
-
-// takeEdit removes and returns the first queued edit matching apiPath.
-func (rc *recording) takeEdit(apiPath string) (ReplyEdit, bool) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	for i, e := range rc.edits {
-		if strings.HasPrefix(apiPath, e.PathPrefix) {
-			rc.edits = append(rc.edits[:i], rc.edits[i+1:]...)
-			return e, true
-		}
-	}
-	return ReplyEdit{}, false
-}
+func (s *Server) EditNextReply(n int, e ReplyEdit) { s.rec.edits.add(n, e) }
 
 // edited returns v with the next matching edit's field changes applied, and
 // that edit, whose raw changes writeJSON applies to the encoded body.
 func (w *recorder) edited(v any) (any, *ReplyEdit) {
-	e, ok := w.s.rec.takeEdit(w.rec.apiPath())
+	e, ok := w.s.rec.edits.take(w.rec.apiPath())
 	if !ok {
 		return v, nil
 	}

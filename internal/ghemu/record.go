@@ -38,8 +38,8 @@ type recording struct {
 	requests []Request
 	byPath   map[string]int // "METHOD /api/path" → count
 	byRoute  map[string]int // route pattern → count
-	faults   []Fault
-	edits    []ReplyEdit
+	faults   queue[Fault]
+	edits    queue[ReplyEdit]
 	used     int
 	resetAt  time.Time
 	injected int

@@ -200,7 +200,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sleep(r.Context(), time.Duration(s.latency.Load()))
 	s.writeCommonHeaders(w.Header())
 
-	if f, ok := s.rec.takeFault(apiPath); ok {
+	if f, ok := s.rec.faults.take(apiPath); ok {
 		rw.inject(f)
 		return
 	}
