@@ -6,19 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 )
-
-// referenceMint decodes a mint reply with encoding/json, the oracle the
-// scanner is held to.
-type referenceMint struct {
-	Token               string            `json:"token"`
-	ExpiresAt           time.Time         `json:"expires_at"`
-	Permissions         map[string]string `json:"permissions"`
-	RepositorySelection string            `json:"repository_selection"`
-	Repositories        []Repository      `json:"repositories"`
-}
 
 // FuzzDecodeMintReply holds the scanner to encoding/json: it never panics;
 // what it accepts from valid JSON decodes to what encoding/json decodes;
@@ -39,7 +28,7 @@ func FuzzDecodeMintReply(f *testing.F) {
 		var salvaged mintReply
 		salvaged.salvage([]byte(body)) // must not panic either
 
-		var want referenceMint
+		var want InstallationToken
 		theirs := json.Unmarshal([]byte(body), &want)
 		if ours == nil {
 			// A repository object is read only up to its id, name and
@@ -74,7 +63,7 @@ func nonEmpty(m map[string]string) map[string]string {
 // wellFormed reports whether a reply encoding/json accepts is one the
 // scanner must accept too: an object without duplicate keys, repositories
 // with positive ids and ASCII names, no more than GitHub's limits.
-func wellFormed(body string, want referenceMint) bool {
+func wellFormed(body string, want InstallationToken) bool {
 	var top map[string]json.RawMessage
 	if json.Unmarshal([]byte(body), &top) != nil || strings.HasPrefix(strings.TrimSpace(body), "\xef\xbb\xbf") {
 		return false

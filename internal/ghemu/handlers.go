@@ -154,11 +154,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, a *app) {
 	}
 	x := exchangeOf(r)
 	reply, apiErr := s.mint(a.ID, id, x.rec.Body, x.urls)
-	if apiErr != nil {
-		writeAPIError(w, apiErr)
-		return
-	}
-	writeJSON(w, http.StatusCreated, reply)
+	answer(w, http.StatusCreated, reply, apiErr)
 }
 
 func (s *Server) listTokenRepos(w http.ResponseWriter, r *http.Request, value string) {
@@ -178,11 +174,7 @@ func (s *Server) listTokenRepos(w http.ResponseWriter, r *http.Request, value st
 		}, repos: objs}
 	}
 	s.mu.RUnlock()
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, body)
+	answer(w, http.StatusOK, body, err)
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, _ *http.Request, value string) {

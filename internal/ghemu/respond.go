@@ -37,6 +37,15 @@ func writeError(w http.ResponseWriter, status int, message string) {
 
 func writeAPIError(w http.ResponseWriter, e *apiError) { writeError(w, e.status, e.message) }
 
+// answer sends body with status, or GitHub's error when err is set.
+func answer(w http.ResponseWriter, status int, body any, err *apiError) {
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	writeJSON(w, status, body)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var edit *ReplyEdit
 	if rw, ok := w.(*recorder); ok && status/100 == 2 {
