@@ -65,8 +65,8 @@ func nonEmpty(m map[string]string) map[string]string {
 // with positive ids and ASCII names, no more than GitHub's limits.
 func wellFormed(body string, want InstallationToken) bool {
 	var top map[string]json.RawMessage
-	if json.Unmarshal([]byte(body), &top) != nil || strings.HasPrefix(strings.TrimSpace(body), "\xef\xbb\xbf") {
-		return false
+	if json.Unmarshal([]byte(body), &top) != nil || top == nil || strings.HasPrefix(strings.TrimSpace(body), "\xef\xbb\xbf") {
+		return false // not an object ("null" decodes, into nothing)
 	}
 	if len(want.Repositories) > MaxTokenRepositories || len(want.Permissions) > maxPermissions {
 		return false
