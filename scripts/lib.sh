@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables it sets are for the scripts that source it
 # Shared by demo.sh and bench.sh: start the GitHub emulator and a Vault dev
-# server on free loopback ports, register the plugin by SHA-256, and stop
+# server on free loopback ports, register the plugin by SHA-256 (Vault is
+# started by internal/vaultdev, as in the end-to-end tests), and stop
 # everything on exit (Ctrl-C too). Source it; start_ghemu sets GHEMU_URL,
 # APP_ID, ORG_INSTALLATION_ID and GHEMU_PID, start_vault sets VAULT, VAULT_ADDR,
 # VAULT_TOKEN and VAULT_PID.
@@ -46,15 +47,6 @@ free_port() {
 	die "no free port found"
 }
 
-# wait_for_http waits until a URL answers at all (any status).
-wait_for_http() {
-	for _ in $(seq 300); do
-		curl -s -o /dev/null "$1" && return 0
-		sleep 0.1
-	done
-	die "$1 did not come up"
-}
-
 # start_ghemu builds and starts the emulator with a fresh App key at
 # $WORK/app.pem; extra arguments go to ghemu.
 start_ghemu() {
@@ -73,44 +65,46 @@ start_ghemu() {
 	export GHEMU_URL APP_ID ORG_INSTALLATION_ID
 }
 
-# start_vault starts `vault server -dev` with a plugin directory holding the
-# freshly built plugin, and registers it in the catalog by SHA-256.
+# start_vault starts `vault server -dev` on a free loopback port with the
+# freshly built plugin registered in the catalog by SHA-256, through
+# internal/vaultdev (the code the end-to-end tests start Vault with). It sets
+# VAULT, VAULT_ADDR, VAULT_TOKEN, VAULT_PID and SHA256; Vault's plugin
+# directory is $WORK/plugins and its log $WORK/vault.log.
 # PLUGIN_BIN replaces the plugin binary (bench.sh's profiling build);
 # PLUGIN_ENV (an array of NAME=value) is set in the plugin's environment.
 start_vault() {
 	VAULT=$("$ROOT/scripts/vault.sh") || die "could not provision Vault"
-	mkdir -p "$WORK/plugins"
-	[ -f "${PLUGIN_BIN:-$ROOT/bin/$PLUGIN_NAME}" ] || die "build the plugin first: make build"
-	local port
-	port=$(free_port)
-	cat >"$WORK/vault.hcl" <<-EOF
-		plugin_directory = "$WORK/plugins"
-		disable_mlock    = true
-	EOF
-	VAULT_ADDR="http://127.0.0.1:$port"
-	VAULT_TOKEN=root
-	export VAULT_ADDR VAULT_TOKEN
-	"$VAULT" server -dev -dev-root-token-id=root -dev-listen-address="127.0.0.1:$port" \
-		-config="$WORK/vault.hcl" -log-level="${VAULT_LOG_LEVEL:-info}" >"$WORK/vault.log" 2>&1 &
+	local bin=${PLUGIN_BIN:-$ROOT/bin/$PLUGIN_NAME} args=() kv
+	[ -f "$bin" ] || die "build the plugin first: make build"
+	go build -o "$WORK/vaultdev" "$ROOT/internal/vaultdev/cmd/vaultdev" || die "building vaultdev failed"
+	for kv in "${PLUGIN_ENV[@]}"; do
+		args+=(-env "$kv")
+	done
+	"$WORK/vaultdev" start -vault "$VAULT" -plugin "$bin" -version "$PLUGIN_VERSION" -dir "$WORK" \
+		-log-level "${VAULT_LOG_LEVEL:-info}" "${args[@]}" >"$WORK/vaultdev.log" 2>&1 &
 	PIDS+=($!)
-	VAULT_PID=$!
-	wait_for_http "$VAULT_ADDR/v1/sys/health"
-	register_plugin "$PLUGIN_NAME" "${PLUGIN_BIN:-$ROOT/bin/$PLUGIN_NAME}" "${PLUGIN_ENV[@]}"
+	local vaultdev_pid=$!
+	until [ -s "$WORK/vault.env" ]; do
+		kill -0 "$vaultdev_pid" 2>/dev/null || die "Vault did not start: $(cat "$WORK/vaultdev.log")"
+		sleep 0.1
+	done
+	# shellcheck source=/dev/null # written by vaultdev start
+	. "$WORK/vault.env"
+	export VAULT_ADDR VAULT_TOKEN
 }
 
-# register_plugin NAME BINARY [NAME=value…] copies a secrets-engine plugin
-# into the running Vault's plugin directory and registers it in the catalog
-# by SHA-256, with the given variables in its environment. It sets SHA256.
+# register_plugin NAME BINARY [NAME=value…] installs another secrets-engine
+# plugin in the running Vault's plugin directory and registers it in the
+# catalog by SHA-256, with the given variables in its environment. It sets
+# SHA256.
 register_plugin() {
 	local name=$1 bin=$2 env=() kv
 	shift 2
-	cp "$bin" "$WORK/plugins/$name" || die "cannot install plugin $name from $bin"
-	SHA256=$(sha256sum "$WORK/plugins/$name" | cut -d' ' -f1)
 	for kv in "$@"; do
 		env+=(-env "$kv")
 	done
-	"$VAULT" plugin register -sha256="$SHA256" -version="$PLUGIN_VERSION" "${env[@]}" \
-		-command="$name" secret "$name" >/dev/null || die "registering plugin $name failed"
+	SHA256=$("$WORK/vaultdev" register -dir "$WORK" -vault "$VAULT" -name "$name" -plugin "$bin" \
+		-version "$PLUGIN_VERSION" "${env[@]}") || die "registering plugin $name failed"
 }
 
 # vault_cli runs the provisioned vault binary.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // TestAgentRendersToken runs Vault Agent as a CI runner would: it logs in
@@ -27,10 +29,10 @@ func TestAgentRendersToken(t *testing.T) {
 		t.Error("the rendered token was not narrowed to the role's repositories")
 	}
 
-	if !agent.stop(stopTimeout) {
-		t.Fatalf("the agent did not exit within %s of SIGTERM", stopTimeout)
+	if !agent.Stop(vaultdev.StopTimeout) {
+		t.Fatalf("the agent did not exit within %s of SIGTERM", vaultdev.StopTimeout)
 	}
-	if code := agent.cmd.ProcessState.ExitCode(); code != 0 {
+	if code := agent.ExitCode(); code != 0 {
 		t.Errorf("the agent exited with status %d after SIGTERM; want 0", code)
 	}
 }
@@ -39,7 +41,7 @@ func TestAgentRendersToken(t *testing.T) {
 // token, with a template that renders a ci token into a file; it returns
 // the agent and the file's path. Over TLS the agent trusts v's CA through
 // ca_cert, as a production agent would.
-func startAgent(t *testing.T, v *Vault, vaultToken string) (*process, string) {
+func startAgent(t *testing.T, v *Vault, vaultToken string) (*vaultdev.Process, string) {
 	t.Helper()
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "vault-token")
@@ -72,17 +74,17 @@ template {
 	}
 
 	agent := startProcess(t, "Vault Agent", filepath.Join(dir, "agent.log"), v.bins.vault,
-		[]string{"agent", "-config=" + config}, cleanEnv(v.path("home")))
+		[]string{"agent", "-config=" + config}, vaultdev.CleanEnv(v.path("home")))
 	t.Cleanup(func() {
-		agent.kill()
-		agent.reportOnFailure(t)
+		agent.Kill()
+		reportOnFailure(t, agent)
 	})
 	return agent, rendered
 }
 
 // waitForFile waits until a process has written a non-empty file and
 // returns its content.
-func waitForFile(t *testing.T, p *process, path string, timeout time.Duration) string {
+func waitForFile(t *testing.T, p *vaultdev.Process, path string, timeout time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -90,10 +92,10 @@ func waitForFile(t *testing.T, p *process, path string, timeout time.Duration) s
 			return strings.TrimSpace(string(data))
 		}
 		switch {
-		case !p.running():
-			t.Fatalf("%s exited before writing %s", p.name, path)
+		case !p.Running():
+			t.Fatalf("%s exited before writing %s", p.Name, path)
 		case time.Now().After(deadline):
-			t.Fatalf("%s did not write %s within %s", p.name, path, timeout)
+			t.Fatalf("%s did not write %s within %s", p.Name, path, timeout)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

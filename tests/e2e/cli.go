@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // Result is what one vault CLI invocation produced.
@@ -26,7 +28,7 @@ func (v *Vault) RunAs(t *testing.T, token string, args ...string) Result {
 
 func (v *Vault) run(t *testing.T, token string, env []string, args []string) Result {
 	t.Helper()
-	env = append(cleanEnv(v.path("home"), "VAULT_ADDR="+v.Addr, "VAULT_TOKEN="+token), env...)
+	env = append(vaultdev.CleanEnv(v.path("home"), "VAULT_ADDR="+v.Addr, "VAULT_TOKEN="+token), env...)
 	if v.caCert != "" {
 		env = append(env, "VAULT_CACERT="+v.caCert)
 	}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 func TestConfigAndRoles(t *testing.T) {
@@ -24,8 +26,8 @@ func TestConfigAndRoles(t *testing.T) {
 		}
 		decodeJSON(t, v.MustCLI(t, "secrets", "list", "-detailed", "-format=json"), &mounts)
 		m := mounts["github/"]
-		if m.Type != pluginName || m.RunningPluginVersion != pluginVersion {
-			t.Errorf("github/ runs %q version %q; want %q version %q", m.Type, m.RunningPluginVersion, pluginName, pluginVersion)
+		if m.Type != vaultdev.PluginName || m.RunningPluginVersion != pluginVersion {
+			t.Errorf("github/ runs %q version %q; want %q version %q", m.Type, m.RunningPluginVersion, vaultdev.PluginName, pluginVersion)
 		}
 	})
 

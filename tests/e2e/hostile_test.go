@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // The hardening cases that involve Vault itself: what it logs, what it does
@@ -31,7 +32,7 @@ func TestHostileInputNeverEchoed(t *testing.T) {
 	v := StartDevVault(t)
 	auditLog := filepath.Join(t.TempDir(), "audit.log")
 	v.MustCLI(t, "audit", "enable", "file", "file_path="+auditLog)
-	v.MustCLI(t, "secrets", "enable", "-path=github", pluginName)
+	v.MustCLI(t, "secrets", "enable", "-path=github", vaultdev.PluginName)
 	keyPEM, err := os.ReadFile(emu.KeyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +62,7 @@ func TestHostileInputNeverEchoed(t *testing.T) {
 		t.Errorf("github/config after refused writes: %v, %v; want nothing", s, err)
 	}
 
-	serverLog := v.proc.logTail(1 << 20)
+	serverLog := v.proc.LogTail(1 << 20)
 	if leaksKey(serverLog, lines) {
 		t.Error("Vault's server log holds key material")
 	}

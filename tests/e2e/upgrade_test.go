@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"testing"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // TestUpgradeInPlace moves a mount from one plugin version to the next and
@@ -37,9 +39,9 @@ func TestUpgradeInPlace(t *testing.T) {
 			t.Errorf("after tune: plugin_version %q, running_plugin_version %q; want %q, still %q",
 				m.PluginVersion, m.RunningVersion, newVersion, oldVersion)
 		}
-		v.MustCLI(t, "plugin", "reload", "-type=secret", "-plugin="+pluginName)
+		v.MustCLI(t, "plugin", "reload", "-type=secret", "-plugin="+vaultdev.PluginName)
 		requireRunning(t, v, builds[newVersion])
-		waitNoProcess(t, oldExe, stopTimeout)
+		waitNoProcess(t, oldExe, vaultdev.StopTimeout)
 
 		newCI = v.Mint(t, v.Token, "read", "github/token/ci")
 		requireMintedBy(t, emu, newVersion)
@@ -64,9 +66,9 @@ func TestUpgradeInPlace(t *testing.T) {
 
 	ok = t.Run("rolling back", func(t *testing.T) {
 		v.MustCLI(t, "secrets", "tune", "-plugin-version="+oldVersion, "github/")
-		v.MustCLI(t, "plugin", "reload", "-type=secret", "-plugin="+pluginName)
+		v.MustCLI(t, "plugin", "reload", "-type=secret", "-plugin="+vaultdev.PluginName)
 		requireRunning(t, v, builds[oldVersion])
-		waitNoProcess(t, newExe, stopTimeout)
+		waitNoProcess(t, newExe, vaultdev.StopTimeout)
 		requireEngineState(t, v, state)
 
 		rolledBack := v.Mint(t, v.Token, "read", "github/token/ci")

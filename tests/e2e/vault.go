@@ -9,12 +9,8 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,18 +18,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
-const (
-	pluginName   = "vault-plugin-secrets-github-app"
-	devRootToken = "root"
-
-	// Bounds on waiting for processes; generous because two cores run a
-	// race-instrumented test binary next to several Vault servers.
-	startTimeout   = 60 * time.Second
-	stopTimeout    = 20 * time.Second
-	commandTimeout = 60 * time.Second
-)
+// commandTimeout bounds a vault CLI command; generous because two cores
+// run a race-instrumented test binary next to several Vault servers.
+const commandTimeout = 60 * time.Second
 
 // pluginVersion is the version make build stamps, from the repository's
 // VERSION file (tests run in tests/e2e).
@@ -79,7 +70,7 @@ func findBinaries() (binaries, error) {
 	}
 	b := binaries{
 		vault:  envOr("VAULT_BIN", filepath.Join(root, ".tools", "bin", "vault")),
-		plugin: envOr("PLUGIN_BIN", filepath.Join(root, "bin", pluginName)),
+		plugin: envOr("PLUGIN_BIN", filepath.Join(root, "bin", vaultdev.PluginName)),
 	}
 	for _, p := range []string{b.vault, b.plugin} {
 		if _, err := os.Stat(p); err != nil {
@@ -97,19 +88,6 @@ func envOr(name, fallback string) string {
 	return fallback
 }
 
-// cleanEnv is the environment of every vault process: the test's own minus
-// any VAULT_* setting of the developer's, with HOME in a temp dir because
-// the dev server and the CLI's token helper write ~/.vault-token.
-func cleanEnv(home string, extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VAULT_") && !strings.HasPrefix(kv, "HOME=") {
-			env = append(env, kv)
-		}
-	}
-	return append(append(env, "HOME="+home), extra...)
-}
-
 // Vault is one Vault server process with the plugin registered.
 type Vault struct {
 	Addr  string
@@ -121,42 +99,53 @@ type Vault struct {
 	unsealKey string // non-dev servers only
 	caCert    string // the CA file that verifies an https Addr
 
-	proc *process
+	proc      *vaultdev.Process
+	pluginSHA string // of the plugin installed by newVault
 }
 
-// newVault prepares a server's directory: a plugin directory holding a copy
-// of the plugin (Vault runs plugins only from there) and a free port.
+// newVault prepares a server's directory (vaultdev.PrepareDir) with the
+// plugin installed (every server of a cluster needs its own copy), and a
+// free port.
 func newVault(t *testing.T) *Vault {
 	t.Helper()
 	b := requireBinaries(t)
 	dir := t.TempDir()
-	for _, sub := range []string{"plugins", "home"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
-			t.Fatal(err)
-		}
+	if err := vaultdev.PrepareDir(dir); err != nil {
+		t.Fatal(err)
 	}
-	copyFile(t, b.plugin, filepath.Join(dir, "plugins", pluginName), 0o755)
 	v := &Vault{Addr: "http://" + freeAddr(t), bins: b, dir: dir}
-	t.Cleanup(func() {
-		if v.proc != nil {
-			v.proc.kill()
-			v.proc.reportOnFailure(t)
-		}
-	})
+	var err error
+	if v.pluginSHA, err = vaultdev.InstallPlugin(dir, vaultdev.PluginName, b.plugin); err != nil {
+		t.Fatal(err)
+	}
+	v.watch(t)
 	return v
 }
 
-// StartDevVault starts `vault server -dev` with the plugin registered.
+// watch stops the server when the test ends, and shows its log if the test
+// failed.
+func (v *Vault) watch(t *testing.T) {
+	t.Cleanup(func() {
+		if v.proc != nil {
+			v.proc.Kill()
+			reportOnFailure(t, v.proc)
+		}
+	})
+}
+
+// StartDevVault starts `vault server -dev` with the plugin registered, as
+// the demo and the benchmarks do (vaultdev.StartDev).
 func StartDevVault(t *testing.T) *Vault {
 	t.Helper()
-	v := newVault(t)
-	cfg := v.writeFile(t, "extra.hcl", fmt.Sprintf("plugin_directory = %q\ndisable_mlock = true\n", v.path("plugins")))
-	v.Token = devRootToken
-	v.args = []string{"server", "-dev", "-dev-root-token-id=" + devRootToken,
-		"-dev-listen-address=" + strings.TrimPrefix(v.Addr, "http://"),
-		"-config=" + cfg, "-log-level=debug"}
-	v.start(t)
-	v.registerPlugin(t)
+	b := requireBinaries(t)
+	d, err := vaultdev.StartDev(vaultdev.DevConfig{
+		Vault: b.vault, Plugin: b.plugin, Version: pluginVersion, Dir: t.TempDir(), LogLevel: "debug",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Vault{Addr: d.Addr, Token: d.Token, bins: b, dir: d.Dir, proc: d.Process}
+	v.watch(t)
 	return v
 }
 
@@ -218,7 +207,7 @@ func (v *Vault) unseal(t *testing.T) {
 	t.Helper()
 	v.MustRunAs(t, "", "operator", "unseal", "-format=json", v.unsealKey)
 	sys := v.Client(t, "").Sys()
-	waitUntil(t, startTimeout, "vault at "+v.Addr+" to unseal", func() bool {
+	waitUntil(t, vaultdev.StartTimeout, "vault at "+v.Addr+" to unseal", func() bool {
 		status, err := sys.SealStatus()
 		return err == nil && !status.Sealed
 	})
@@ -227,28 +216,10 @@ func (v *Vault) unseal(t *testing.T) {
 // start launches the server and waits until it answers.
 func (v *Vault) start(t *testing.T) {
 	t.Helper()
-	v.proc = startProcess(t, "Vault", v.path("vault.log"), v.bins.vault, v.args, cleanEnv(v.path("home")))
-	v.waitHTTP(t)
-}
-
-// waitHTTP waits until the server answers /v1/sys/health with any status:
-// an uninitialised or sealed server answers too, with 501 or 503.
-func (v *Vault) waitHTTP(t *testing.T) {
-	t.Helper()
-	client := v.Client(t, "").CloneConfig().HttpClient // trusts the server's CA
-	client.Timeout = 2 * time.Second
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
-		if resp, err := client.Get(v.Addr + "/v1/sys/health"); err == nil {
-			resp.Body.Close()
-			return
-		}
-		if !v.proc.running() {
-			t.Fatal("vault exited while starting")
-		}
-		time.Sleep(100 * time.Millisecond)
+	v.proc = startProcess(t, "Vault", v.path("vault.log"), v.bins.vault, v.args, vaultdev.CleanEnv(v.path("home")))
+	if err := vaultdev.WaitHTTP(v.Addr, v.proc, v.Client(t, "").CloneConfig().HttpClient); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("vault did not answer at %s within %s", v.Addr, startTimeout)
 }
 
 // Kill kills the server and its plugins at once with SIGKILL, as a crash,
@@ -256,12 +227,12 @@ func (v *Vault) waitHTTP(t *testing.T) {
 // returns when the signal was sent.
 func (v *Vault) Kill(t *testing.T) time.Time {
 	t.Helper()
-	v.proc.killGroup()
+	v.proc.KillGroup()
 	killedAt := time.Now()
-	if !v.proc.waitExit(stopTimeout) {
-		t.Fatalf("vault did not exit within %s of SIGKILL", stopTimeout)
+	if !v.proc.WaitExit(vaultdev.StopTimeout) {
+		t.Fatalf("vault did not exit within %s of SIGKILL", vaultdev.StopTimeout)
 	}
-	v.proc.killGroup() // marks the group swept, now that it has exited
+	v.proc.KillGroup() // marks the group swept, now that it has exited
 	return killedAt
 }
 
@@ -269,24 +240,23 @@ func (v *Vault) Kill(t *testing.T) time.Time {
 // failing the test if it does not exit in time.
 func (v *Vault) Stop(t *testing.T) {
 	t.Helper()
-	if !v.proc.stop(stopTimeout) {
-		t.Fatalf("vault did not exit within %s of SIGTERM", stopTimeout)
+	if !v.proc.Stop(vaultdev.StopTimeout) {
+		t.Fatalf("vault did not exit within %s of SIGTERM", vaultdev.StopTimeout)
 	}
 }
 
-// registerPlugin adds the plugin to the catalog by its SHA-256, the way an
-// operator does, so Vault refuses any other binary under that name.
+// registerPlugin adds the installed plugin to the catalog by its SHA-256
+// (vaultdev.RegisterArgs), as an operator does.
 func (v *Vault) registerPlugin(t *testing.T) {
 	t.Helper()
-	v.MustCLI(t, "plugin", "register", "-sha256="+sha256File(t, v.path("plugins", pluginName)),
-		"-version="+pluginVersion, "-command="+pluginName, "secret", pluginName)
+	v.MustCLI(t, vaultdev.RegisterArgs(vaultdev.PluginName, vaultdev.PluginName, v.pluginSHA, pluginVersion, nil)...)
 }
 
 // PluginPIDs lists the running processes of this server's plugin binary,
 // found by executable path (Linux /proc).
 func (v *Vault) PluginPIDs(t *testing.T) []int {
 	t.Helper()
-	return pidsOf(t, v.path("plugins", pluginName))
+	return pidsOf(t, v.path("plugins", vaultdev.PluginName))
 }
 
 // pidsOf lists the running processes of an executable file, such as one
@@ -331,41 +301,28 @@ func (v *Vault) writeFile(t *testing.T, name, content string) string {
 // freeAddr returns a loopback address with a port nobody listens on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := vaultdev.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
-func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
+// startProcess starts a long-running vault process (vaultdev.StartProcess).
+func startProcess(t *testing.T, name, logPath, bin string, args, env []string) *vaultdev.Process {
 	t.Helper()
-	in, err := os.Open(src)
+	p, err := vaultdev.StartProcess(name, logPath, bin, args, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return p
 }
 
-func sha256File(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+// reportOnFailure logs the tail of a process's log if the test failed.
+func reportOnFailure(t *testing.T, p *vaultdev.Process) {
+	if t.Failed() {
+		t.Logf("%s log (last lines of %s):\n%s", p.Name, p.LogPath, p.LogTail(60))
 	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
 }
 
 // waitUntil polls cond until it holds, failing the test after timeout

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // versionVar is the variable `make build VERSION=...` stamps; the plugin
@@ -52,13 +54,13 @@ func buildPluginVersions(t *testing.T, versions ...string) map[string]pluginBuil
 	errs := make([]error, len(versions))
 	var wg sync.WaitGroup
 	for i, version := range versions {
-		out := filepath.Join(dir, pluginName+"-"+version)
+		out := filepath.Join(dir, vaultdev.PluginName+"-"+version)
 		builds[version] = pluginBuild{Version: version, Path: out}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath",
-				"-ldflags", "-X "+versionVar+"="+version, "-o", out, "./cmd/"+pluginName)
+				"-ldflags", "-X "+versionVar+"="+version, "-o", out, "./cmd/"+vaultdev.PluginName)
 			cmd.Dir = root
 			if output, err := cmd.CombinedOutput(); err != nil {
 				errs[i] = fmt.Errorf("building the plugin as %s: %w\n%s", version, err, output)
@@ -72,7 +74,9 @@ func buildPluginVersions(t *testing.T, versions ...string) map[string]pluginBuil
 		}
 	}
 	for version, b := range builds {
-		b.SHA256 = sha256File(t, b.Path)
+		if b.SHA256, err = vaultdev.SHA256File(b.Path); err != nil {
+			t.Fatal(err)
+		}
 		builds[version] = b
 	}
 	return builds
@@ -84,12 +88,13 @@ func buildPluginVersions(t *testing.T, versions ...string) map[string]pluginBuil
 // name. It returns the installed file's path.
 func (v *Vault) InstallPluginVersion(t *testing.T, b pluginBuild) string {
 	t.Helper()
-	file := pluginName + "-" + b.Version
-	dst := v.path("plugins", file)
-	copyFile(t, b.Path, dst, 0o755)
-	v.MustCLI(t, "plugin", "register", "-sha256="+b.SHA256, "-version="+b.Version,
-		"-command="+file, "secret", pluginName)
-	return dst
+	file := vaultdev.PluginName + "-" + b.Version
+	sha, err := vaultdev.InstallPlugin(v.dir, file, b.Path)
+	if err != nil || sha != b.SHA256 {
+		t.Fatalf("installing %s: SHA-256 %s, want %s (%v)", file, sha, b.SHA256, err)
+	}
+	v.MustCLI(t, vaultdev.RegisterArgs(vaultdev.PluginName, file, sha, b.Version, nil)...)
+	return v.path("plugins", file)
 }
 
 // Mount returns what `vault secrets list -detailed` reports about a mount,
@@ -159,6 +164,6 @@ func waitNoProcess(t *testing.T, path string, timeout time.Duration) {
 // fromVersion reports whether a User-Agent is the one the plugin sends
 // when stamped as version (optionally followed by more product tokens).
 func fromVersion(userAgent, version string) bool {
-	want := pluginName + "/" + version
+	want := vaultdev.PluginName + "/" + version
 	return userAgent == want || strings.HasPrefix(userAgent, want+" ")
 }
