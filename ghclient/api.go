@@ -89,12 +89,10 @@ func (c *Client) FindInstallationByOwner(ctx context.Context, owner string) (*In
 	return inst, err
 }
 
+// getInstallation reads one installation (Installation.decodeBody refuses
+// one without an ID).
 func (c *Client) getInstallation(ctx context.Context, path string) (*Installation, error) {
-	inst, err := call[Installation](ctx, c, http.MethodGet, path, nil)
-	if err == nil && inst.ID <= 0 {
-		return nil, &InvalidReplyError{Method: http.MethodGet, Path: path, Reason: "the installation has no id"}
-	}
-	return inst, err
+	return call[Installation](ctx, c, http.MethodGet, path, nil)
 }
 
 // ListInstallations returns all of the App's installations, following

@@ -73,6 +73,9 @@ type Config struct {
 	// Observer is told of every attempt, retry and JWT signature, for
 	// metrics. Nil observes nothing.
 	Observer Observer
+	// Undelivered is given every token nobody received whose revocation
+	// failed (see Discard), to retry later. Nil only logs it.
+	Undelivered func(UndeliveredToken)
 }
 
 // Header values every request carries, in canonical form.
@@ -93,6 +96,7 @@ type Client struct {
 	sleep          func(context.Context, time.Duration) error // replaced in tests
 	jwt            *jwtSigner                                 // nil without a private key
 	observer       Observer
+	undelivered    func(UndeliveredToken) // nil: failed discards are only logged
 }
 
 // New validates cfg and returns a Client.
@@ -110,6 +114,7 @@ func New(cfg Config) (*Client, error) {
 		now:            cfg.Now,
 		sleep:          sleepContext,
 		observer:       cfg.Observer,
+		undelivered:    cfg.Undelivered,
 	}
 	if c.observer == nil {
 		c.observer = nopObserver{}

@@ -75,18 +75,27 @@ func (m *mintReply) salvage(body []byte) {
 	})
 }
 
+// once wraps an object's field callback so that a key named twice is an
+// error: GitHub never repeats a key, and the plugin must not guess which
+// of two values counts.
+func once(field func(key []byte) error) func(key []byte) error {
+	seen := map[string]bool{}
+	return func(key []byte) error {
+		if seen[string(key)] {
+			return fmt.Errorf("%.40q appears twice", key)
+		}
+		seen[string(key)] = true
+		return field(key)
+	}
+}
+
 // decodeBody decodes the fields the plugin keeps, refusing a body that is
 // not a single JSON object or names a field twice.
 func (m *mintReply) decodeBody(body []byte) error {
 	s := &scanner{data: body}
-	seen := map[string]bool{}
-	err := s.object(func(key []byte) error {
-		if seen[string(key)] {
-			return fmt.Errorf("the body has %.40q twice", key)
-		}
-		seen[string(key)] = true
+	err := s.object(once(func(key []byte) error {
 		return m.field(s, string(key))
-	})
+	}))
 	if err == nil {
 		err = s.end()
 	}
@@ -137,6 +146,9 @@ func permissionsValue(s *scanner) (map[string]string, error) {
 		if len(perms) == maxPermissions {
 			return errors.New("permissions names more than GitHub knows")
 		}
+		if _, twice := perms[string(name)]; twice {
+			return fmt.Errorf("permissions names %.40q twice", name)
+		}
 		level, err := stringValue(s, "a permission's level")
 		perms[string(name)] = level
 		return err
@@ -164,29 +176,41 @@ func repositoriesValue(s *scanner, limit int) ([]Repository, error) {
 
 // repositoryValue decodes a repository object's id, name and full_name,
 // and skips the rest of it at once: GitHub sends those first, ahead of the
-// 6 KB of the object the plugin does not keep.
+// 6 KB of the object the plugin does not keep. One of them named twice
+// before that is refused.
 func repositoryValue(s *scanner) (Repository, error) {
 	var repo Repository
 	if s.peek() != '{' {
 		return repo, errors.New("a repository is not an object")
 	}
+	const idKey, nameKey, fullNameKey, all = 1, 2, 4, 7
 	found := 0
 	err := s.object(func(key []byte) error {
 		var err error
+		var bit int
 		switch string(key) {
 		case "id":
+			bit = idKey
 			repo.ID, err = s.int()
 		case "name":
+			bit = nameKey
 			repo.Name, err = stringValue(s, "name")
 		case "full_name":
+			bit = fullNameKey
 			repo.FullName, err = stringValue(s, "full_name")
 		default:
 			return s.skip()
 		}
-		if found++; err == nil && found == 3 {
+		switch {
+		case found&bit != 0:
+			return fmt.Errorf("%.40q appears twice", key)
+		case err != nil:
+			return err
+		}
+		if found |= bit; found == all {
 			return errSkipRest
 		}
-		return err
+		return nil
 	})
 	switch {
 	case err != nil:
@@ -204,14 +228,14 @@ type repositoryPage struct {
 
 func (p *repositoryPage) decodeBody(body []byte) error {
 	s := &scanner{data: body}
-	err := s.object(func(key []byte) error {
+	err := s.object(once(func(key []byte) error {
 		if string(key) != "repositories" {
 			return s.skip()
 		}
 		var err error
 		p.Repositories, err = repositoriesValue(s, maxPageItems)
 		return err
-	})
+	}))
 	if err != nil {
 		return err
 	}
@@ -233,7 +257,7 @@ func (p *installationPage) decodeBody(body []byte) error {
 			return err
 		}
 		var inst Installation
-		if err := json.Unmarshal(body[start:s.pos], &inst); err != nil {
+		if err := inst.decodeBody(body[start:s.pos]); err != nil {
 			return err
 		}
 		*p = append(*p, inst)
@@ -243,4 +267,21 @@ func (p *installationPage) decodeBody(body []byte) error {
 		return err
 	}
 	return s.end()
+}
+
+// decodeBody decodes an installation, refusing one that names a key twice
+// or has no ID: an owner role mints for the ID it finds.
+func (inst *Installation) decodeBody(body []byte) error {
+	s := &scanner{data: body}
+	err := s.object(once(func([]byte) error { return s.skip() }))
+	if err == nil {
+		err = s.end()
+	}
+	if err == nil {
+		err = json.Unmarshal(body, inst)
+	}
+	if err == nil && inst.ID <= 0 {
+		err = fmt.Errorf("the installation has id %d; GitHub's are positive", inst.ID)
+	}
+	return err
 }

@@ -209,6 +209,10 @@ func (rr *recordingRevocations) tokens() []string {
 	return append([]string(nil), rr.revoked...)
 }
 
+// longToken is printable but longer than any token GitHub issues: refused,
+// yet sendable, so it is revoked.
+var longToken = "ghs_" + strings.Repeat("a", 5000)
+
 // Replies GitHub should never send are errors, and a token they carry is
 // revoked: nobody may hold a token that nobody tracks.
 func TestImpossibleMintRepliesAreRefusedAndRevoked(t *testing.T) {
@@ -256,6 +260,9 @@ func TestImpossibleMintRepliesAreRefusedAndRevoked(t *testing.T) {
 		{"a non-ASCII name that folds to one asked for", reply(map[string]any{"repositories": []any{map[string]any{"id": 99, "name": "\u212Api"}}}), []string{"ghs_live"}},
 		{"more than 500 repositories", reply(map[string]any{"repositories": make([]map[string]any, 501)}), []string{"ghs_live"}},
 		{"two token keys", strings.TrimSuffix(reply(nil), "}") + `,"token":"ghs_other"}`, []string{"ghs_live", "ghs_other"}},
+		{"a token too long to hand out", reply(map[string]any{"token": longToken}), []string{longToken}},
+		{"a permission named twice", strings.Replace(reply(nil), `"contents":"read"`, `"contents":"admin","contents":"read"`, 1), []string{"ghs_live"}},
+		{"a repository named twice", strings.Replace(reply(nil), `"name":"web"`, `"name":"infra","name":"web"`, 1), []string{"ghs_live"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rr recordingRevocations
@@ -294,6 +301,22 @@ func TestImplicitMetadataReadIsAccepted(t *testing.T) {
 	}
 }
 
+// An owner role mints for the installation ID the lookup finds, so a reply
+// that names it twice, or a page with items that are no installation, is
+// refused rather than read one way or another.
+func TestAmbiguousInstallationRepliesAreRefused(t *testing.T) {
+	h := newHarness(t, status(http.StatusOK, `{"id":111,"account":{"login":"acme"},"id":222}`))
+	if inst, err := h.client.FindInstallationByOwner(context.Background(), "acme"); !IsInvalidReply(err) {
+		t.Errorf("an installation naming id twice: %+v, %v; want an invalid-reply error", inst, err)
+	}
+	for _, body := range []string{`[null]`, `[{"id":0}]`, `[{"id":-5}]`, `[{"id":1,"id":2}]`, `[1]`} {
+		h := newHarness(t, status(http.StatusOK, body))
+		if insts, err := h.client.ListInstallations(context.Background()); !IsInvalidReply(err) {
+			t.Errorf("installation page %s: %+v, %v; want an invalid-reply error", body, insts, err)
+		}
+	}
+}
+
 func TestInstallationRepliesWithoutIDAreRefused(t *testing.T) {
 	h := newHarness(t, status(http.StatusOK, `{"account":{"login":"acme"}}`))
 	if _, err := h.client.FindInstallationByOwner(context.Background(), "acme"); !IsInvalidReply(err) {
@@ -328,7 +351,8 @@ func TestRateLimitWaitsAreClamped(t *testing.T) {
 	for name, headers := range map[string]map[string]string{
 		"Retry-After overflow":       {"Retry-After": "99999999999999999999"},
 		"Retry-After near max int64": {"Retry-After": "9223372036854775807"},
-		"reset overflow":             {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "9223372036854775807"},
+		"reset near max int64":       {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "9223372036854775807"},
+		"reset overflow":             {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "99999999999999999999"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, rateLimited(http.StatusForbidden, headers))
@@ -340,10 +364,26 @@ func TestRateLimitWaitsAreClamped(t *testing.T) {
 			if s := h.slept(); len(s) != 0 {
 				t.Fatalf("retried after %v", s)
 			}
-			if !limited.Until.After(t0) || limited.Until.After(t0.Add(maxRateLimitWait)) {
-				t.Errorf("rate limited until %v; want after now and within %v", limited.Until, maxRateLimitWait)
+			if got := limited.Until.Sub(t0); got != maxRateLimitWait {
+				t.Errorf("rate limited for %v; want the clamp, %v", got, maxRateLimitWait)
 			}
 		})
+	}
+}
+
+// A Retry-After of 0 (a proxy's, say) must not turn every attempt into an
+// instant retry.
+func TestRetryAfterZeroStillWaits(t *testing.T) {
+	h := newHarness(t, rateLimited(http.StatusTooManyRequests, map[string]string{"Retry-After": "0"}))
+	_, _ = h.client.CreateInstallationToken(context.Background(), 42, TokenRequest{})
+	waits := h.slept()
+	if len(waits) == 0 {
+		t.Fatal("no retry at all")
+	}
+	for _, d := range waits {
+		if d < time.Second {
+			t.Fatalf("waited %v between attempts; want at least a second", waits)
+		}
 	}
 }
 

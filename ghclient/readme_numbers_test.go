@@ -27,6 +27,7 @@ func TestREADMENumbers(t *testing.T) {
 		"clock.max_skew_behind":     readme.Duration(maxSkewBehind),
 		"mint.sent_attempt_timeout": readme.Duration(sentAttemptTimeout),
 		"mint.discard_timeout":      readme.Duration(discardTimeout),
+		"token.max_revocable_bytes": readme.Bytes(maxRevocableTokenBytes),
 		"reply.max_mint_bytes":      readme.Bytes(maxMintReplyBytes),
 		"reply.max_bytes":           readme.Bytes(maxReplyBytes),
 		"reply.max_error_bytes":     readme.Bytes(maxErrorBodyBytes),

@@ -12,9 +12,12 @@ import (
 )
 
 const (
-	// maxTokenBytes bounds a token: GitHub's longest format is about 520
-	// bytes, and the token travels in HTTP headers.
+	// maxTokenBytes bounds a token the plugin hands out: GitHub's longest
+	// format is about 520 bytes, and the token travels in HTTP headers.
 	maxTokenBytes = 4096
+	// maxRevocableTokenBytes bounds a token the plugin still sends to be
+	// revoked: one too long to hand out may be live all the same.
+	maxRevocableTokenBytes = 64 << 10
 	// discardTimeout bounds the revocation of a token nobody will receive.
 	discardTimeout = 10 * time.Second
 )
@@ -57,7 +60,13 @@ func (t *InstallationToken) check(req TokenRequest) string {
 }
 
 func wellFormedToken(token string) bool {
-	if token == "" || len(token) > maxTokenBytes {
+	return len(token) <= maxTokenBytes && revocable(token)
+}
+
+// revocable reports whether a token can be sent in a header at all: printable
+// ASCII, and not absurdly long.
+func revocable(token string) bool {
+	if token == "" || len(token) > maxRevocableTokenBytes {
 		return false
 	}
 	for i := range len(token) {
@@ -137,20 +146,39 @@ func HashedToken(token string) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// UndeliveredToken is a token nobody received whose revocation failed: it
+// stays live at GitHub until it expires, within the hour, unless revoked
+// later.
+type UndeliveredToken struct {
+	Token          string
+	InstallationID int64
+	// What describes it, for the log.
+	What string
+}
+
 // Discard revokes a token that nobody will receive (what describes it, for
-// the log), on a context of its own: the caller may be gone. Whatever
-// happens is logged with the token's hashed_token, never the token, so no
-// live token stays unknown.
+// the log), on a context of its own: the caller may be gone. If that
+// fails, the token goes to Config.Undelivered to be retried later.
+// Whatever happens is logged with the token's hashed_token, never the
+// token, so no live token stays unknown.
 func (c *Client) Discard(token string, installationID int64, what string) {
-	if !wellFormedToken(token) {
-		return // it cannot be sent, so it cannot be revoked
+	if !revocable(token) {
+		c.logger.Error(what+" cannot be sent to GitHub to be revoked (not a printable ASCII string of at most 64 KiB); it expires within the hour",
+			"installation_id", installationID, "hashed_token", HashedToken(token))
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), discardTimeout)
 	defer cancel()
-	if err := c.RevokeInstallationToken(ctx, token); err != nil {
+	err := c.RevokeInstallationToken(ctx, token)
+	switch {
+	case err == nil:
+		c.logger.Info("revoked "+what, "installation_id", installationID, "hashed_token", HashedToken(token))
+	case c.undelivered == nil:
 		c.logger.Error("revoking "+what+" failed; it expires within the hour",
 			"installation_id", installationID, "hashed_token", HashedToken(token), "error", err)
-		return
+	default:
+		c.logger.Warn("revoking "+what+" failed; it will be retried",
+			"installation_id", installationID, "hashed_token", HashedToken(token), "error", err)
+		c.undelivered(UndeliveredToken{Token: token, InstallationID: installationID, What: what})
 	}
-	c.logger.Info("revoked "+what, "installation_id", installationID, "hashed_token", HashedToken(token))
 }

@@ -81,12 +81,13 @@ func rateLimitWait(res *response, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if secs, err := strconv.ParseUint(res.header.Get("Retry-After"), 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-		// ParseUint saturates on overflow, which the clamp then bounds.
-		return time.Duration(min(secs, uint64(maxRateLimitWait/time.Second))) * time.Second, true
+		// ParseUint saturates on overflow, which the clamp then bounds; a
+		// zero is no reason to retry at once.
+		return time.Duration(min(max(secs, 1), uint64(maxRateLimitWait/time.Second))) * time.Second, true
 	}
 	if res.header.Get("X-Ratelimit-Remaining") == "0" {
 		reset, err := strconv.ParseInt(res.header.Get("X-Ratelimit-Reset"), 10, 64)
-		if err != nil {
+		if err != nil && !errors.Is(err, strconv.ErrRange) { // ParseInt saturates too
 			return defaultRateLimitWait, true
 		}
 		// The reset time is on GitHub's clock, so measure from GitHub's Date
