@@ -37,6 +37,7 @@ token at GitHub.
 // Factory returns a configured instance of the backend.
 func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
 	b := newBackend()
+	b.storage = conf.StorageView
 	if conf.System != nil {
 		withCache := *conf
 		withCache.System = newReplicationCachingView(conf.System)
@@ -70,6 +71,10 @@ type backend struct {
 	revokers map[string]*ghclient.Client
 
 	metrics *metrics
+
+	// storage is the mount's storage, for the WAL entries written outside
+	// any request's lifetime (see wal.go).
+	storage logical.Storage
 }
 
 func newBackend() *backend {
@@ -87,6 +92,9 @@ func newBackend() *backend {
 		RunningVersion: Version,
 		Invalidate:     b.invalidate,
 		Clean:          b.clean,
+		// Retries revoking the tokens nobody received (wal.go).
+		WALRollback:       b.walRollback,
+		WALRollbackMinAge: walRollbackMinAge,
 		PathsSpecial: &logical.Paths{
 			SealWrapStorage: []string{configStoragePath},
 		},
@@ -164,7 +172,7 @@ func (b *backend) getClient(ctx context.Context, s logical.Storage) (*appClient,
 	if err != nil || cfg == nil {
 		return nil, err
 	}
-	api, err := cfg.newClient(b.httpClient, b.Logger(), b.metrics)
+	api, err := cfg.newClient(b.httpClient, b.Logger(), b.metrics, b.keepUndelivered(cfg.BaseURL))
 	if err != nil {
 		return nil, err
 	}

@@ -270,17 +270,18 @@ func readConfig(ctx context.Context, s logical.Storage) (*appConfig, error) {
 	return cfg, nil
 }
 
-func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger, observer ghclient.Observer) (*ghclient.Client, error) {
+func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger, observer ghclient.Observer, undelivered func(ghclient.UndeliveredToken)) (*ghclient.Client, error) {
 	client, err := ghclient.New(ghclient.Config{
-		BaseURL:    cfg.BaseURL,
-		AllowHTTP:  cfg.InsecureAllowHTTP,
-		AppID:      cfg.AppID,
-		ClientID:   cfg.ClientID,
-		PrivateKey: cfg.key,
-		UserAgent:  userAgent(),
-		HTTPClient: hc,
-		Logger:     logger.Named("github"),
-		Observer:   observer,
+		BaseURL:     cfg.BaseURL,
+		AllowHTTP:   cfg.InsecureAllowHTTP,
+		AppID:       cfg.AppID,
+		ClientID:    cfg.ClientID,
+		PrivateKey:  cfg.key,
+		UserAgent:   userAgent(),
+		HTTPClient:  hc,
+		Logger:      logger.Named("github"),
+		Observer:    observer,
+		Undelivered: undelivered,
 	})
 	if errors.Is(err, ghclient.ErrCleartext) {
 		// A config stored before plain http needed the opt-in.

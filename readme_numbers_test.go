@@ -26,6 +26,7 @@ func TestREADMENumbers(t *testing.T) {
 		"input.max_quoted_bytes":    readme.Bytes(maxQuotedInput),
 		"input.max_permissions":     strconv.Itoa(maxPermissionEntries),
 		"input.max_template_bytes":  readme.Bytes(maxTemplateBytes),
+		"wal.retry_min_age":         readme.Duration(walRollbackMinAge),
 	} {
 		if got, ok := numbers[key]; !ok || got != want {
 			t.Errorf("README says %s = %q; the code uses %q", key, got, want)

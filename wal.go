@@ -1,0 +1,114 @@
+package githubapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
+)
+
+// A token nobody received (its caller left, its reply was refused, or it
+// only listed repositories) is revoked at once. When GitHub cannot be
+// reached for that, the token would stay live for up to an hour with no
+// lease to revoke it, so it goes to Vault's write-ahead log instead, and
+// Vault's rollback manager, which calls every mount about once a minute,
+// retries the revocation until it works or the token has expired. Only
+// that failure path writes to storage: a mint costs no write.
+const (
+	walKindUndelivered = "undelivered_token"
+
+	// walRollbackMinAge spaces the retries: an entry is written only after
+	// a revocation failed, so there is nothing to wait for but GitHub.
+	walRollbackMinAge = time.Minute
+
+	// walWriteTimeout bounds recording a token in the WAL; the caller it
+	// was minted for may be gone.
+	walWriteTimeout = 10 * time.Second
+)
+
+// undeliveredToken is a WAL entry: a live token to revoke at BaseURL. Vault
+// stores it as JSON and hands it back decoded into a map.
+type undeliveredToken struct {
+	Token          string `json:"token"`
+	BaseURL        string `json:"base_url"`
+	InstallationID int64  `json:"installation_id"`
+	What           string `json:"what"`
+	// GiveUpAt is when GitHub has surely forgotten the token, by the local
+	// clock: an hour after it was minted, at the latest.
+	GiveUpAt time.Time `json:"give_up_at"`
+}
+
+// keepUndelivered returns the ghclient hook that records the tokens of
+// the GitHub at baseURL whose revocation failed.
+func (b *backend) keepUndelivered(baseURL string) func(ghclient.UndeliveredToken) {
+	return func(u ghclient.UndeliveredToken) {
+		entry := undeliveredToken{
+			Token:          u.Token,
+			BaseURL:        baseURL,
+			InstallationID: u.InstallationID,
+			What:           u.What,
+			GiveUpAt:       time.Now().Add(maxTokenTTL + expiredMargin).UTC(),
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), walWriteTimeout)
+		defer cancel()
+		hashed := ghclient.HashedToken(u.Token)
+		if _, err := framework.PutWAL(ctx, b.storage, walKindUndelivered, entry); err != nil {
+			b.Logger().Error("could not keep "+u.What+" to retry its revocation; it expires within the hour",
+				"installation_id", u.InstallationID, fieldHashedToken, hashed, "error", err)
+			return
+		}
+		b.Logger().Warn("kept "+u.What+" in the WAL; its revocation is retried about every minute until it expires",
+			"installation_id", u.InstallationID, fieldHashedToken, hashed)
+	}
+}
+
+// walRollback retries the revocation of an undelivered token. Returning nil
+// deletes the entry: the token is revoked, expired, or unreadable.
+func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind string, data any) error {
+	u, err := decodeUndelivered(kind, data)
+	if err != nil {
+		b.Logger().Error("dropping a WAL entry that cannot be retried", "kind", kind, "error", err)
+		return nil
+	}
+	hashed := ghclient.HashedToken(u.Token)
+	if time.Now().After(u.GiveUpAt) {
+		b.Logger().Info(u.What+" expired before GitHub could be reached to revoke it",
+			"installation_id", u.InstallationID, fieldHashedToken, hashed)
+		return nil
+	}
+	client, err := b.revocationClient(ctx, req.Storage, u.BaseURL)
+	if err != nil {
+		return err
+	}
+	if err := client.RevokeInstallationToken(ctx, u.Token); err != nil {
+		return fmt.Errorf("revoking %s (installation %d, hashed_token %s) at GitHub: %w", u.What, u.InstallationID, hashed, err)
+	}
+	b.Logger().Info("revoked "+u.What+" on a retry", "installation_id", u.InstallationID, fieldHashedToken, hashed)
+	return nil
+}
+
+// decodeUndelivered reads a WAL entry back; Vault hands its data over as
+// decoded JSON.
+func decodeUndelivered(kind string, data any) (undeliveredToken, error) {
+	var u undeliveredToken
+	if kind != walKindUndelivered {
+		return u, fmt.Errorf("unknown kind %q", kind)
+	}
+	raw, err := json.Marshal(data)
+	if err == nil {
+		err = json.Unmarshal(raw, &u)
+	}
+	switch {
+	case err != nil:
+		return u, err
+	case u.Token == "" || u.GiveUpAt.IsZero():
+		return u, errors.New("no token, or no time to give up")
+	}
+	return u, nil
+}

@@ -1,0 +1,132 @@
+package githubapp
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+)
+
+// revocationOutage makes the next n revocations at GitHub fail with a 503.
+func (e *testEnv) revocationOutage(n int) {
+	e.emulator.FailNext(n, ghemu.Fault{Status: http.StatusServiceUnavailable, PathPrefix: "/installation/token"})
+}
+
+// failedDiscard is how many revocations a failed discard, or a failed
+// retry of one, attempts.
+var failedDiscard = ghclient.DefaultRetryPolicy().MaxAttempts
+
+// rollback sends what Vault's rollback manager sends every minute, with
+// "immediate" so that entries younger than walRollbackMinAge count too.
+func (e *testEnv) rollback() {
+	e.t.Helper()
+	if _, err := e.b.HandleRequest(context.Background(), &logical.Request{
+		Operation: logical.RollbackOperation, Path: "", Storage: e.storage, Data: map[string]any{"immediate": true},
+	}); err != nil {
+		e.t.Fatalf("rollback: %v", err)
+	}
+}
+
+func (e *testEnv) walEntries() []string {
+	e.t.Helper()
+	keys, err := framework.ListWAL(context.Background(), e.storage)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return keys
+}
+
+// mintForCallerWhoLeaves reads token/ci with a caller that leaves once
+// GitHub has minted, so the token cannot be delivered.
+func (e *testEnv) mintForCallerWhoLeaves() {
+	e.t.Helper()
+	var minted atomic.Bool
+	ctx := cancelledAfter{Context: context.Background(), cond: func() bool {
+		if e.emulator.Count(http.MethodPost, "/app/installations/") > 0 {
+			minted.Store(true)
+		}
+		return minted.Load()
+	}}
+	if resp, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.ReadOperation, Path: "token/ci", Storage: e.storage}); err == nil {
+		e.t.Fatalf("want the cancellation error, got %v", resp)
+	}
+}
+
+func TestWAL_UndeliveredTokenIsRevokedOnceGitHubAnswers(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	e.revocationOutage(2 * failedDiscard) // the in-line attempts, then every attempt of the first retry
+	e.mintForCallerWhoLeaves()
+	if live, wal := e.emulator.LiveTokens(), len(e.walEntries()); live != 1 || wal != 1 {
+		t.Fatalf("after a failed discard: %d live tokens, %d WAL entries; want 1 and 1", live, wal)
+	}
+
+	e.rollback() // GitHub still failing: the entry stays
+	if live, wal := e.emulator.LiveTokens(), len(e.walEntries()); live != 1 || wal != 1 {
+		t.Fatalf("after a failed retry: %d live tokens, %d WAL entries; want 1 and 1", live, wal)
+	}
+	e.rollback()
+	if live, wal := e.emulator.LiveTokens(), len(e.walEntries()); live != 0 || wal != 0 {
+		t.Fatalf("after GitHub recovered: %d live tokens, %d WAL entries; want none", live, wal)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "on a retry") || strings.Contains(logs, "ghs_") {
+		t.Errorf("the retried revocation is not logged, or a token is:\n%s", logs)
+	}
+}
+
+func TestWAL_ListingTokenIsRevokedOnceGitHubAnswers(t *testing.T) {
+	e := newRoleEnv(t, map[string]any{fieldRepositories: "a*"})
+	e.revocationOutage(failedDiscard)
+	resp := e.mint("ci")
+	if wal := len(e.walEntries()); wal != 1 {
+		t.Fatalf("%d WAL entries after the listing token's revocation failed; want 1", wal)
+	}
+	rresp, err := e.revoke(resp.Secret)
+	requireOK(t, rresp, err)
+	e.rollback()
+	if live, wal := e.emulator.LiveTokens(), len(e.walEntries()); live != 0 || wal != 0 {
+		t.Fatalf("after the lease was revoked and the WAL rolled back: %d live tokens, %d WAL entries; want none", live, wal)
+	}
+}
+
+func TestWAL_ExpiredTokenIsDroppedWithoutCallingGitHub(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	if _, err := framework.PutWAL(context.Background(), e.storage, walKindUndelivered, undeliveredToken{
+		Token: "ghs_long_gone", BaseURL: e.emulator.URL(), InstallationID: 1,
+		What: "a test token", GiveUpAt: time.Now().Add(-time.Second),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.rollback()
+	if wal, calls := len(e.walEntries()), e.emulator.Count(http.MethodDelete, "/installation/token"); wal != 0 || calls != 0 {
+		t.Fatalf("an expired entry: %d WAL entries left, %d revocations sent; want none", wal, calls)
+	}
+}
+
+func TestWAL_UnreadableEntriesAreDropped(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	for _, entry := range []struct {
+		kind string
+		data any
+	}{
+		{"some_other_kind", map[string]any{"token": "ghs_x"}},
+		{walKindUndelivered, map[string]any{"token": ""}},
+		{walKindUndelivered, map[string]any{"token": "ghs_x"}}, // no time to give up: it would be retried forever
+		{walKindUndelivered, "not an object"},
+	} {
+		if _, err := framework.PutWAL(context.Background(), e.storage, entry.kind, entry.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.rollback()
+	if wal := len(e.walEntries()); wal != 0 {
+		t.Fatalf("%d unreadable WAL entries kept; they can never succeed", wal)
+	}
+}
