@@ -34,7 +34,7 @@ func requireValidScope(t *testing.T, s scope, form scopeForm) {
 		t.Fatalf("accepted %d repositories", n)
 	}
 	for _, entry := range s.Repositories {
-		valid := repoNamePattern.MatchString(entry)
+		valid := isRepositoryName(entry)
 		if form == roleScope {
 			valid = valid || repositoryPattern.MatchString(entry) || (isTemplate(entry) && validateTemplate(fieldRepositories, entry) == nil)
 		}

@@ -224,10 +224,23 @@ func TestHostile_NullDoesNotWidenARole(t *testing.T) {
 	if after := e.mustRead("roles/ci").Data; !reflect.DeepEqual(before, after) {
 		t.Fatalf("role changed: %v → %v", before, after)
 	}
-	// Clearing keeps its explicit form.
-	e.mustWrite("roles/ci", map[string]any{fieldRepositories: ""})
-	if got := e.mustRead("roles/ci").Data[fieldRepositories]; !reflect.DeepEqual(got, []string{}) {
-		t.Fatalf("repositories=\"\" left %v", got)
+	// Clearing keeps its explicit form, the one the null error names.
+	for field, empty := range map[string]struct {
+		named string
+		value any
+		want  any
+	}{
+		fieldRepositories: {`""`, "", []string{}},
+		fieldPermissions:  {"{}", map[string]any{}, map[string]string{}},
+	} {
+		resp, _ := e.do(logical.UpdateOperation, "roles/ci", map[string]any{field: nil})
+		if hint := resp.Error().Error(); !strings.Contains(hint, empty.named) {
+			t.Errorf("the null error for %s does not say to send %s: %s", field, empty.named, hint)
+		}
+		e.mustWrite("roles/ci", map[string]any{field: empty.value})
+		if got := e.mustRead("roles/ci").Data[field]; !reflect.DeepEqual(got, empty.want) {
+			t.Errorf("%s=%s left %#v", field, empty.named, got)
+		}
 	}
 }
 

@@ -34,14 +34,15 @@ func validateTemplate(field, tpl string) error {
 		return fmt.Errorf("%s: a template of %d bytes is longer than the %d allowed", field, len(tpl), maxTemplateBytes)
 	}
 	if _, err := framework.ValidateIdentityTemplate(tpl); err != nil {
-		return fmt.Errorf("%s: %q is not a valid identity template: %w", field, tpl, err)
+		// The SDK's message may quote the template, or a part of it, again.
+		return fmt.Errorf("%s: %s is not a valid identity template: %s", field, quoteInput(tpl), cutInput(err.Error()))
 	}
 	for _, directive := range directives(tpl) {
 		if !singleValueDirective.MatchString(directive) {
-			return fmt.Errorf("%s: %q: {{%s}} is not an identity template that yields one value; use "+
+			return fmt.Errorf("%s: {{%s}} is not an identity template that yields one value; use "+
 				"{{identity.entity.id|name}}, {{identity.entity.metadata.<key>}}, "+
 				"{{identity.entity.aliases.<mount accessor>.id|name|metadata.<key>|custom_metadata.<key>}} or "+
-				"{{identity.groups.ids|names.<group>.id|name|metadata.<key>}}", field, tpl, directive)
+				"{{identity.groups.ids|names.<group>.id|name|metadata.<key>}}", field, cutInput(directive))
 		}
 	}
 	return nil
@@ -93,7 +94,9 @@ func callerIdentity(sys logical.SystemView, entityID string) (*identity, error) 
 }
 
 // resolve fills a template in from the caller's identity. The errors name
-// the template and what was missing, for the 400 the caller sees.
+// the template and what was missing, for the 400 the caller sees: whole,
+// because the template is the role's (at most maxTemplateBytes, set by an
+// operator), not the caller's input, and a cut one would hide its fault.
 func (id *identity) resolve(field, tpl string) (string, error) {
 	switch {
 	case id.entity == nil && id.entityID != "":
@@ -205,7 +208,7 @@ func (t target) templatedRepository(id *identity, tpl string) (string, error) {
 		}
 		name = repo
 	}
-	if !repoNamePattern.MatchString(name) {
+	if !isRepositoryName(name) {
 		return "", fmt.Errorf("repositories template %s yields %s for the caller, which is not a repository name", tpl, quoteInput(value))
 	}
 	return name, nil

@@ -3,6 +3,7 @@ package githubapp
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/vault/sdk/logical"
@@ -81,6 +82,7 @@ func TestIdentity_UnresolvableTemplatesNeverWiden(t *testing.T) {
 		"another owner":            {actionsEntity("evil/api"), []string{`"evil/api"`, "not the role's owner"}},
 		"not a repository name":    {actionsEntity("acme/a b"), []string{"not a repository name"}},
 		"a pattern from identity":  {actionsEntity("acme/*"), []string{"not a repository name"}},
+		"a path step":              {actionsEntity("acme/.."), []string{"not a repository name"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp, err := e.mintAs(tc.entity, "actions", nil)
@@ -146,6 +148,28 @@ func TestIdentity_TemplatesAreValidatedOnWrite(t *testing.T) {
 		data := map[string]any{fieldOwner: "acme", tc.field: tc.value}
 		resp, err := e.do(logical.CreateOperation, "roles/bad", data)
 		requireUserError(t, resp, err, tc.field, tc.want)
+	}
+}
+
+// A refused template is the request's input: the 400 repeats at most
+// maxQuotedInput bytes of it, however long it is and however the SDK
+// words its own complaint.
+func TestIdentity_RefusedTemplatesAreQuotedShort(t *testing.T) {
+	e := newTestEnv(t)
+	filler := strings.Repeat("Z", 400)
+	for _, field := range []string{fieldOwner, fieldRepositories} {
+		for _, value := range []string{
+			"{{identity.entity.metadata." + filler,          // unbalanced
+			"{{identity.time.now." + filler + "}}",          // not a single-value directive
+			"{{identity.entity.nmae" + filler + "}}",        // a misspelling
+			"{{identity.groups.names." + filler + ".nope}}", // a bad group selector
+		} {
+			resp, err := e.do(logical.CreateOperation, "roles/bad", map[string]any{fieldOwner: "acme", field: value})
+			requireUserError(t, resp, err, field)
+			if n := strings.Count(resp.Error().Error(), "Z"); n > maxQuotedInput {
+				t.Errorf("%s: the 400 repeats %d bytes of the template; at most %d", field, n, maxQuotedInput)
+			}
+		}
 	}
 }
 

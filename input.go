@@ -179,10 +179,13 @@ func checkValue(name string, value any, schema *framework.FieldSchema) error {
 	return nil
 }
 
+// clearHint says how to clear a list or map field, for the error on a null.
 func clearHint(t framework.FieldType) string {
 	switch t {
-	case framework.TypeCommaStringSlice, framework.TypeCommaIntSlice, framework.TypeKVPairs:
+	case framework.TypeCommaStringSlice, framework.TypeCommaIntSlice:
 		return `, or send an empty value ("" or []) to clear it`
+	case framework.TypeKVPairs:
+		return `, or send an empty JSON object or list ({} or []) to clear it`
 	}
 	return ""
 }
@@ -239,8 +242,13 @@ func describeValue(value any, sensitive bool) string {
 // quoteInput quotes user input for an error message, cut to maxQuotedInput
 // bytes.
 func quoteInput(s string) string {
+	return strconv.Quote(cutInput(s))
+}
+
+// cutInput cuts s to maxQuotedInput bytes, marking the cut.
+func cutInput(s string) string {
 	if len(s) > maxQuotedInput {
 		s = strings.ToValidUTF8(s[:maxQuotedInput], "") + "…"
 	}
-	return strconv.Quote(s)
+	return s
 }

@@ -98,6 +98,8 @@ func TestRoles_ValidationMatrix(t *testing.T) {
 		{"bad owner", "roles/ci", map[string]any{fieldOwner: "ac me"}, []string{"owner"}},
 		{"owner/repo in repositories", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "acme/api"}, []string{"repositories", `"api"`}},
 		{"bad repository name", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "a b"}, []string{"repositories", `"a b"`}},
+		{"repository named .", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "."}, []string{"repositories", `"."`}},
+		{"repository named ..", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api,.."}, []string{"repositories", `".."`}},
 		{"duplicate repository, mixed case", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api,API"}, []string{"repositories", "twice"}},
 		{"duplicate repository id", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositoryIDs: "5,5"}, []string{"repository_ids", "twice"}},
 		{"negative repository id", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositoryIDs: "-5"}, []string{"repository_ids"}},

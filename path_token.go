@@ -98,7 +98,7 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 		return nil, err
 	}
 	if r == nil {
-		return logical.ErrorResponse("role %q does not exist; create it with: vault write <mount>/roles/%s ...", name, name), nil
+		return logical.ErrorResponse("role %s does not exist; create it with: vault write <mount>/roles/<name> ...", quoteInput(name)), nil
 	}
 	app, err := b.getClient(ctx, req.Storage)
 	if err != nil {
@@ -142,26 +142,27 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 }
 
 // mint mints a token for sc, its patterns expanded, and returns the scope
-// GitHub was sent. When GitHub refuses a repository of a list matched from
+// GitHub was sent: nil when the mint was not sent because listing the
+// repositories for the patterns failed. When GitHub refuses a repository of a list matched from
 // the cache (renamed or deleted since), the list is fetched again and the
 // mint retried, once, and only if the list is old enough: no caller can
 // make every request a listing.
-func (b *backend) mint(ctx context.Context, app *appClient, installationID int64, sc scope) (*ghclient.InstallationToken, scope, error) {
+func (b *backend) mint(ctx context.Context, app *appClient, installationID int64, sc scope) (*ghclient.InstallationToken, *scope, error) {
 	treq, fromCache, err := b.tokenRequest(ctx, app, installationID, sc)
 	if err != nil {
-		return nil, sc, err
+		return nil, nil, err
 	}
 	tok, err := app.api.CreateInstallationToken(ctx, installationID, treq)
 	if fromCache && repositoryRefused(err) {
 		if age, ok := app.repositories.age(installationID); ok && age >= minRelistAge {
 			app.repositories.forget(installationID)
 			if treq, _, err = b.tokenRequest(ctx, app, installationID, sc); err != nil {
-				return nil, sc, err
+				return nil, nil, err
 			}
 			tok, err = app.api.CreateInstallationToken(ctx, installationID, treq)
 		}
 	}
-	return tok, scope{Repositories: treq.Repositories, RepositoryIDs: treq.RepositoryIDs, Permissions: treq.Permissions}, err
+	return tok, &scope{Repositories: treq.Repositories, RepositoryIDs: treq.RepositoryIDs, Permissions: treq.Permissions}, err
 }
 
 // roleFailure reports a role that cannot be resolved for the caller: a 400
@@ -174,9 +175,10 @@ func roleFailure(name string, err error) (*logical.Response, error) {
 	return nil, fmt.Errorf("role %q: %w", name, err)
 }
 
-// mintFailure reports a refused or failed mint, and forgets an owner's
+// mintFailure reports a refused or failed mint (or the listing of
+// repositories before it, when sent is nil), and forgets an owner's
 // installation that GitHub no longer serves so the next request looks again.
-func mintFailure(app *appClient, name string, t target, installationID int64, sc scope, err error) (*logical.Response, error) {
+func mintFailure(app *appClient, name string, t target, installationID int64, sent *scope, err error) (*logical.Response, error) {
 	var scopeErr *scopeError
 	if errors.As(err, &scopeErr) {
 		return logical.ErrorResponse("role %q: %s", name, err), nil
@@ -185,9 +187,12 @@ func mintFailure(app *appClient, name string, t target, installationID int64, sc
 		app.owners.forget(strings.ToLower(t.owner))
 	}
 	action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
-	if githubStatus(err) == http.StatusUnprocessableEntity {
+	switch {
+	case sent == nil:
+		action = fmt.Sprintf("listing the repositories of installation %d to match the patterns of role %q", installationID, name)
+	case githubStatus(err) == http.StatusUnprocessableEntity:
 		// GitHub does not say which repository or permission it refused.
-		action += " with " + sc.String()
+		action += " with " + sent.String()
 	}
 	return githubFailure(app.config, action, err)
 }

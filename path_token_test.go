@@ -397,6 +397,12 @@ func TestToken_UnknownRoleAndBadName(t *testing.T) {
 	requireUserError(t, resp, err, `role "nope" does not exist`)
 	resp, err = e.do(logical.ReadOperation, "token/a/b", nil)
 	requireUserError(t, resp, err, "role name")
+	// The longest valid name is quoted no more than any other input.
+	resp, err = e.do(logical.ReadOperation, "token/"+strings.Repeat("r", 128), nil)
+	requireUserError(t, resp, err, "does not exist")
+	if n := strings.Count(resp.Error().Error(), "rr"); n > maxQuotedInput/2 {
+		t.Errorf("the 400 repeats the unknown role name at length: %s", resp.Error())
+	}
 }
 
 func TestToken_OpaqueLongTokens(t *testing.T) {

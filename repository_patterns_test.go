@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,4 +185,17 @@ func TestPatterns_RefusalNamesWhatWasSent(t *testing.T) {
 	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusUnprocessableEntity, PathPrefix: mintPath})
 	resp, err := e.do(logical.ReadOperation, "token/team", nil)
 	requireUserError(t, resp, err, "repositories blog")
+}
+
+// A listing GitHub refuses is reported as the listing, not as a mint of
+// the patterns, which GitHub was never sent.
+func TestPatterns_RefusedListingIsReportedAsTheListing(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/team", map[string]any{fieldOwner: "octocat", fieldRepositories: "b*"})
+	e.emulator.FailNext(1, ghemu.Fault{Status: http.StatusUnprocessableEntity, PathPrefix: "/installation/repositories"})
+	resp, err := e.do(logical.ReadOperation, "token/team", nil)
+	requireUserError(t, resp, err, "listing the repositories of installation")
+	if msg := resp.Error().Error(); strings.Contains(msg, "b*") {
+		t.Errorf("the error names the patterns as if GitHub had refused them: %s", msg)
+	}
 }

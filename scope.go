@@ -167,6 +167,13 @@ func parseRepositories(raw []string, form scopeForm) ([]string, error) {
 	return entries, nil
 }
 
+// isRepositoryName checks a repository name's form: GitHub's characters,
+// and not "." or "..", which GitHub reserves and which would be path steps
+// in a URL.
+func isRepositoryName(name string) bool {
+	return repoNamePattern.MatchString(name) && name != "." && name != ".."
+}
+
 func checkRepositoryEntry(entry string, form scopeForm) error {
 	switch {
 	case form == roleScope && isTemplate(entry):
@@ -179,12 +186,12 @@ func checkRepositoryEntry(entry string, form scopeForm) error {
 	case strings.Contains(entry, "/"):
 		owner, repo, _ := strings.Cut(entry, "/")
 		return fmt.Errorf("repositories takes names without the owner: use %s, not %s", quoteInput(repo), quoteInput(owner+"/"+repo))
-	case !repoNamePattern.MatchString(entry):
+	case !isRepositoryName(entry):
 		hint := ""
 		if form == requestScope && (isPattern(entry) || isTemplate(entry)) {
 			hint = "; patterns and templates belong in a role, a request names repositories"
 		}
-		return fmt.Errorf("repositories: %s is not a repository name (1 to 100 letters, digits, '.', '_' or '-')%s", quoteInput(entry), hint)
+		return fmt.Errorf("repositories: %s is not a repository name (1 to 100 letters, digits, '.', '_' or '-'; not . or ..)%s", quoteInput(entry), hint)
 	}
 	return nil
 }
