@@ -23,9 +23,11 @@ import (
 const (
 	walKindUndelivered = "undelivered_token"
 
-	// walRollbackMinAge spaces the retries: an entry is written only after
-	// a revocation failed, so there is nothing to wait for but GitHub.
-	walRollbackMinAge = time.Minute
+	// walRollbackMinAge keeps a fresh entry from being retried at once: it
+	// is written only after a revocation failed, so there is nothing to
+	// wait for but GitHub, and Vault's rollback manager's period (a
+	// minute) spaces the retries.
+	walRollbackMinAge = 10 * time.Second
 
 	// walWriteTimeout bounds recording a token in the WAL; the caller it
 	// was minted for may be gone.

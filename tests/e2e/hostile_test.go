@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
@@ -123,6 +125,39 @@ func TestHostileAbandonedRequests(t *testing.T) {
 	emu.SetLatency(0)
 	v.MustCLI(t, "lease", "revoke", "-prefix", "-sync", "github/token/")
 	waitFor(t, "no live token at GitHub", func() bool { return emu.LiveTokens() == 0 })
+}
+
+// TestHostileUndeliveredDuringOutage abandons requests while GitHub cannot
+// revoke anything: the tokens nobody received outlive their in-line
+// revocation, and the real Vault's rollback manager (about once a minute)
+// must retry them from the plugin's WAL until GitHub holds none.
+func TestHostileUndeliveredDuringOutage(t *testing.T) {
+	t.Parallel()
+	v, emu := setup(t)
+	v.Mint(t, v.Token, "read", "github/token/ci") // caches role ci's owner
+	const callers = 3
+	attempts := ghclient.DefaultRetryPolicy().MaxAttempts
+	emu.FailNext(callers*attempts, ghemu.Fault{Status: http.StatusServiceUnavailable, PathPrefix: "/installation/token"})
+	emu.SetLatency(800 * time.Millisecond)
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() { _ = abandonedMint(v.Addr, v.Token, 300*time.Millisecond) })
+	}
+	wg.Wait()
+	waitFor(t, "every in-line revocation to fail", func() bool {
+		return emu.Count(http.MethodDelete, "/installation/token") == callers*attempts
+	})
+	emu.SetLatency(0)
+	v.MustCLI(t, "lease", "revoke", "-prefix", "-sync", "github/token/")
+	if live := emu.LiveTokens(); live != callers {
+		t.Fatalf("%d live tokens after the revoke-all; want the %d undelivered ones, kept for a retry", live, callers)
+	}
+	waitUntil(t, 3*time.Minute, "Vault's rollback manager to revoke the undelivered tokens", func() bool {
+		return emu.LiveTokens() == 0
+	}, func() string { return fmt.Sprintf("%d live", emu.LiveTokens()) })
+	if n := strings.Count(v.proc.LogTail(1<<20), "on a retry"); n != callers {
+		t.Errorf("Vault's log records %d revocations on a retry; want %d", n, callers)
+	}
 }
 
 // abandonedMint reads github/token/ci over HTTP and hangs up after timeout.
