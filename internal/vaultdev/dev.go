@@ -72,7 +72,8 @@ func StartDev(c DevConfig) (*Dev, error) {
 		return nil, err
 	}
 	d := &Dev{Addr: "http://" + addr, Token: DevRootToken, Dir: c.Dir, Vault: c.Vault, Process: proc}
-	if err := WaitHTTP(d.Addr, proc, http.DefaultClient); err == nil {
+	err = WaitHTTP(d.Addr, proc, http.DefaultClient)
+	if err == nil {
 		d.PluginSHA256, err = d.Register(PluginName, c.Plugin, c.Version, c.PluginEnv)
 	}
 	if err != nil {
