@@ -163,6 +163,17 @@ func TestErrorsNeverContainCredentials(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "[REDACTED]") {
 		t.Fatalf("revoke error leaks the token or is nil: %v", err)
 	}
+
+	// JSON may spell the echoed token with escapes; what is decoded is
+	// what must not hold it.
+	h = newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		escaped := strings.Replace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), "_", `\u005f`, 1)
+		writeJSON(w, http.StatusForbidden, `{"message":"denied for `+escaped+`"}`)
+	})
+	err = h.client.RevokeInstallationToken(context.Background(), token)
+	if err == nil || strings.Contains(err.Error(), token) {
+		t.Fatalf("revoke error leaks a JSON-escaped token or is nil: %v", err)
+	}
 }
 
 func TestRevokeInstallationToken(t *testing.T) {

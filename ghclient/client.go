@@ -355,8 +355,7 @@ func (c *Client) send(ctx context.Context, r *request, cred string) (*response, 
 	case resp.StatusCode/100 == 3:
 		res.err = newRedirectError(r.method, r.path, resp)
 	default:
-		// GitHub does not echo credentials, but a proxy in between might.
-		res.err = newAPIError(r.method, r.path, resp.StatusCode, bytes.ReplaceAll(res.body, []byte(cred), []byte("[REDACTED]")))
+		res.err = newAPIError(r.method, r.path, resp.StatusCode, res.body, cred)
 	}
 	res.release()
 	return res, nil

@@ -2,7 +2,6 @@ package ghclient
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -21,6 +20,9 @@ const (
 	maxPageItems = 100
 	// maxPermissions is well above the sixty-odd permissions GitHub knows.
 	maxPermissions = 100
+	// maxObjectKeys is well above the keys of any object GitHub sends
+	// (an installation has about 25).
+	maxObjectKeys = 200
 )
 
 // bodyDecoder is implemented by replies that decode themselves from a 2xx
@@ -77,12 +79,16 @@ func (m *mintReply) salvage(body []byte) {
 
 // once wraps an object's field callback so that a key named twice is an
 // error: GitHub never repeats a key, and the plugin must not guess which
-// of two values counts.
+// of two values counts. It also bounds the keys an object may have, so
+// that a reply of millions of keys does not build a map of millions.
 func once(field func(key []byte) error) func(key []byte) error {
 	seen := map[string]bool{}
 	return func(key []byte) error {
-		if seen[string(key)] {
+		switch {
+		case seen[string(key)]:
 			return fmt.Errorf("%.40q appears twice", key)
+		case len(seen) == maxObjectKeys:
+			return fmt.Errorf("an object has more than %d keys", maxObjectKeys)
 		}
 		seen[string(key)] = true
 		return field(key)
@@ -269,19 +275,85 @@ func (p *installationPage) decodeBody(body []byte) error {
 	return s.end()
 }
 
-// decodeBody decodes an installation, refusing one that names a key twice
-// or has no ID: an owner role mints for the ID it finds.
+// decodeBody decodes an installation by its exact keys, refusing one that
+// names a key twice or has no ID: an owner role mints for the ID it finds,
+// and encoding/json, which folds case ("ID", "ſuspended_at"), would
+// let a second spelling decide it.
 func (inst *Installation) decodeBody(body []byte) error {
 	s := &scanner{data: body}
-	err := s.object(once(func([]byte) error { return s.skip() }))
+	err := s.object(once(func(key []byte) error { return inst.field(s, string(key)) }))
 	if err == nil {
 		err = s.end()
 	}
-	if err == nil {
-		err = json.Unmarshal(body, inst)
-	}
 	if err == nil && inst.ID <= 0 {
 		err = fmt.Errorf("the installation has id %d; GitHub's are positive", inst.ID)
+	}
+	return err
+}
+
+func (inst *Installation) field(s *scanner, key string) error {
+	var err error
+	switch key {
+	case "id":
+		inst.ID, err = s.int()
+	case "app_id":
+		err = nullable(s, func() (err error) { inst.AppID, err = s.int(); return })
+	case "account":
+		err = nullable(s, func() error { return inst.Account.decode(s) })
+	case "target_type":
+		err = nullable(s, func() (err error) { inst.TargetType, err = stringValue(s, key); return })
+	case "repository_selection":
+		err = nullable(s, func() (err error) { inst.RepositorySelection, err = stringValue(s, key); return })
+	case "permissions":
+		err = nullable(s, func() (err error) { inst.Permissions, err = permissionsValue(s); return })
+	case "suspended_at":
+		err = nullable(s, func() error {
+			text, err := stringValue(s, key)
+			if err != nil {
+				return err
+			}
+			at, err := time.Parse(time.RFC3339, text)
+			if err != nil {
+				return fmt.Errorf("suspended_at %.40q is not an RFC 3339 time", text)
+			}
+			inst.SuspendedAt = &at
+			return nil
+		})
+	default:
+		err = s.skip()
+	}
+	return err
+}
+
+func (a *Account) decode(s *scanner) error {
+	if s.peek() != '{' {
+		return errors.New("account is not an object")
+	}
+	return s.object(once(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "login":
+			a.Login, err = stringValue(s, "login")
+		case "id":
+			a.ID, err = s.int()
+		case "type":
+			a.Type, err = stringValue(s, "type")
+		default:
+			err = s.skip()
+		}
+		return err
+	}))
+}
+
+// nullable decodes a value with decode unless it is null, which leaves
+// the field at its zero value.
+func nullable(s *scanner, decode func() error) error {
+	if s.peek() != 'n' {
+		return decode()
+	}
+	text, err := s.scalar()
+	if err == nil && string(text) != "null" {
+		err = fmt.Errorf("unexpected %.10q", text)
 	}
 	return err
 }

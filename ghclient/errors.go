@@ -82,7 +82,7 @@ func (e *RateLimitError) Error() string {
 
 // newAPIError decodes GitHub's {"message", "documentation_url"} error body,
 // falling back to a short snippet of whatever else the body holds.
-func newAPIError(method, path string, status int, body []byte) *APIError {
+func newAPIError(method, path string, status int, body []byte, cred string) *APIError {
 	var payload struct {
 		Message          string `json:"message"`
 		DocumentationURL string `json:"documentation_url"`
@@ -90,10 +90,18 @@ func newAPIError(method, path string, status int, body []byte) *APIError {
 	if err := json.Unmarshal(body, &payload); err != nil || payload.Message == "" {
 		payload.Message = string(body)
 	}
+	// GitHub does not echo credentials, but a proxy in between might, and
+	// JSON may spell one with escapes: redact what was decoded.
+	redact := func(s string) string {
+		if cred == "" {
+			return s
+		}
+		return strings.ReplaceAll(s, cred, "[REDACTED]")
+	}
 	return &APIError{
 		StatusCode:       status,
-		Message:          cut(payload.Message),
-		DocumentationURL: cut(payload.DocumentationURL),
+		Message:          cut(redact(payload.Message)),
+		DocumentationURL: cut(redact(payload.DocumentationURL)),
 		Method:           method,
 		Path:             path,
 	}

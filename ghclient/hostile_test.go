@@ -209,6 +209,15 @@ func (rr *recordingRevocations) tokens() []string {
 	return append([]string(nil), rr.revoked...)
 }
 
+// manyKeys is n distinct JSON members, each with a leading comma.
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `,"k%d":0`, i)
+	}
+	return b.String()
+}
+
 // longToken is printable but longer than any token GitHub issues: refused,
 // yet sendable, so it is revoked.
 var longToken = "ghs_" + strings.Repeat("a", 5000)
@@ -262,6 +271,7 @@ func TestImpossibleMintRepliesAreRefusedAndRevoked(t *testing.T) {
 		{"two token keys", strings.TrimSuffix(reply(nil), "}") + `,"token":"ghs_other"}`, []string{"ghs_live", "ghs_other"}},
 		{"a token too long to hand out", reply(map[string]any{"token": longToken}), []string{longToken}},
 		{"a permission named twice", strings.Replace(reply(nil), `"contents":"read"`, `"contents":"admin","contents":"read"`, 1), []string{"ghs_live"}},
+		{"hundreds of keys", strings.TrimSuffix(reply(nil), "}") + manyKeys(300) + "}", []string{"ghs_live"}},
 		{"a repository named twice", strings.Replace(reply(nil), `"name":"web"`, `"name":"infra","name":"web"`, 1), []string{"ghs_live"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -309,7 +319,25 @@ func TestAmbiguousInstallationRepliesAreRefused(t *testing.T) {
 	if inst, err := h.client.FindInstallationByOwner(context.Background(), "acme"); !IsInvalidReply(err) {
 		t.Errorf("an installation naming id twice: %+v, %v; want an invalid-reply error", inst, err)
 	}
-	for _, body := range []string{`[null]`, `[{"id":0}]`, `[{"id":-5}]`, `[{"id":1,"id":2}]`, `[1]`} {
+	// Keys are GitHub's, exactly: encoding/json's case folding must not let
+	// a second spelling decide the ID or the suspension.
+	for body, want := range map[string]int64{
+		`{"id":111,"account":{"login":"acme"},"ID":222}`:                     111,
+		`{"Id":222,"id":111}`:                                                111,
+		`{"id":5,"suspended_at":null,"ſuspended_at":"2020-01-01T00:00:00Z"}`: 5,
+	} {
+		h := newHarness(t, status(http.StatusOK, body))
+		inst, err := h.client.FindInstallationByOwner(context.Background(), "acme")
+		if err != nil || inst.ID != want || inst.SuspendedAt != nil {
+			t.Errorf("an installation %s: %+v, %v; want id %d, not suspended", body, inst, err, want)
+		}
+	}
+	h = newHarness(t, status(http.StatusOK, `{"ID":222,"account":{"login":"acme"}}`))
+	if inst, err := h.client.FindInstallationByOwner(context.Background(), "acme"); !IsInvalidReply(err) {
+		t.Errorf("an installation with ID but no id: %+v, %v; want an invalid-reply error", inst, err)
+	}
+	for _, body := range []string{`[null]`, `[{"id":0}]`, `[{"id":-5}]`, `[{"id":1,"id":2}]`, `[1]`,
+		`[{"id":1,"account":{"login":"a","login":"b"}}]`} {
 		h := newHarness(t, status(http.StatusOK, body))
 		if insts, err := h.client.ListInstallations(context.Background()); !IsInvalidReply(err) {
 			t.Errorf("installation page %s: %+v, %v; want an invalid-reply error", body, insts, err)

@@ -94,7 +94,7 @@ func (t *InstallationToken) widerPermissions(asked map[string]string) string {
 			continue
 		}
 		if !LevelCovers(asked[name], level) {
-			return fmt.Sprintf("the token grants %s=%.20q, which was not asked for", cut(name), level)
+			return fmt.Sprintf("the token grants %.40q=%.20q, which was not asked for", name, level)
 		}
 	}
 	return ""
