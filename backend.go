@@ -96,7 +96,13 @@ func newBackend() *backend {
 		WALRollback:       b.walRollback,
 		WALRollbackMinAge: walRollbackMinAge,
 		PathsSpecial: &logical.Paths{
-			SealWrapStorage: []string{configStoragePath},
+			// The WAL holds live tokens (wal.go).
+			SealWrapStorage: []string{configStoragePath, framework.WALPrefix},
+			// Tokens are minted, and leased, where the request ran: on a
+			// performance secondary too, whose replicated storage is
+			// read-only. Its WAL must be its own, as Vault's own engines
+			// keep theirs.
+			LocalStorage: []string{framework.WALPrefix},
 		},
 		Paths: framework.PathAppend(
 			[]*framework.Path{pathConfig(b)},

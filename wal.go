@@ -71,33 +71,41 @@ func (b *backend) keepUndelivered(baseURL string) func(ghclient.UndeliveredToken
 }
 
 // walRollback retries the revocation of an undelivered token. Returning nil
-// deletes the entry: the token is revoked, expired, or unreadable.
+// deletes the entry: the token is revoked, expired, or unreadable. A
+// failure is logged here: Vault's rollback manager does not log what the
+// framework reports of a WAL entry.
 func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind string, data any) error {
-	u, err := decodeUndelivered(kind, data)
+	u, err := decodeUndelivered(kind, data, time.Now())
 	if err != nil {
 		b.Logger().Error("dropping a WAL entry that cannot be retried", "kind", kind, "error", err)
 		return nil
 	}
+	// Past the give-up time the token has expired by this clock, but one
+	// more try costs a call and covers a clock that was stepped.
+	lastTry := time.Now().After(u.GiveUpAt)
 	hashed := ghclient.HashedToken(u.Token)
-	if time.Now().After(u.GiveUpAt) {
-		b.Logger().Info(u.What+" expired before GitHub could be reached to revoke it",
-			"installation_id", u.InstallationID, fieldHashedToken, hashed)
+	client, err := b.revocationClient(ctx, req.Storage, u.BaseURL)
+	if err == nil {
+		err = client.RevokeInstallationToken(ctx, u.Token)
+	}
+	switch {
+	case err == nil:
+		b.Logger().Info("revoked "+u.What+" on a retry", "installation_id", u.InstallationID, fieldHashedToken, hashed)
+		return nil
+	case lastTry:
+		b.Logger().Info(u.What+" has expired; GitHub could not be reached to revoke it", "installation_id", u.InstallationID,
+			fieldHashedToken, hashed, "error", err)
 		return nil
 	}
-	client, err := b.revocationClient(ctx, req.Storage, u.BaseURL)
-	if err != nil {
-		return err
-	}
-	if err := client.RevokeInstallationToken(ctx, u.Token); err != nil {
-		return fmt.Errorf("revoking %s (installation %d, hashed_token %s) at GitHub: %w", u.What, u.InstallationID, hashed, err)
-	}
-	b.Logger().Info("revoked "+u.What+" on a retry", "installation_id", u.InstallationID, fieldHashedToken, hashed)
-	return nil
+	b.Logger().Warn("retrying the revocation of "+u.What+" failed; it is tried again at the next rollback", "installation_id", u.InstallationID,
+		fieldHashedToken, hashed, "give_up_at", u.GiveUpAt.Format(time.RFC3339), "error", err)
+	return fmt.Errorf("revoking %s (installation %d, hashed_token %s) at GitHub: %w", u.What, u.InstallationID, hashed, err)
 }
 
 // decodeUndelivered reads a WAL entry back; Vault hands its data over as
-// decoded JSON.
-func decodeUndelivered(kind string, data any) (undeliveredToken, error) {
+// decoded JSON. An entry that would be retried for longer than any token
+// lives is refused as corrupt.
+func decodeUndelivered(kind string, data any, now time.Time) (undeliveredToken, error) {
 	var u undeliveredToken
 	if kind != walKindUndelivered {
 		return u, fmt.Errorf("unknown kind %q", kind)
@@ -111,6 +119,8 @@ func decodeUndelivered(kind string, data any) (undeliveredToken, error) {
 		return u, err
 	case u.Token == "" || u.GiveUpAt.IsZero():
 		return u, errors.New("no token, or no time to give up")
+	case u.GiveUpAt.After(now.Add(maxTokenTTL + expiredMargin)):
+		return u, fmt.Errorf("it gives up at %s, later than any token lives", u.GiveUpAt.Format(time.RFC3339))
 	}
 	return u, nil
 }

@@ -3,6 +3,7 @@ package githubapp
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -96,8 +97,10 @@ func TestWAL_ListingTokenIsRevokedOnceGitHubAnswers(t *testing.T) {
 	}
 }
 
-func TestWAL_ExpiredTokenIsDroppedWithoutCallingGitHub(t *testing.T) {
+// An entry past its give-up time gets one last try, whatever it answers.
+func TestWAL_ExpiredEntryIsTriedOnceThenDropped(t *testing.T) {
 	e := newRoleEnv(t, nil)
+	e.revocationOutage(failedDiscard)
 	if _, err := framework.PutWAL(context.Background(), e.storage, walKindUndelivered, undeliveredToken{
 		Token: "ghs_long_gone", BaseURL: e.emulator.URL(), InstallationID: 1,
 		What: "a test token", GiveUpAt: time.Now().Add(-time.Second),
@@ -105,8 +108,30 @@ func TestWAL_ExpiredTokenIsDroppedWithoutCallingGitHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.rollback()
-	if wal, calls := len(e.walEntries()), e.emulator.Count(http.MethodDelete, "/installation/token"); wal != 0 || calls != 0 {
-		t.Fatalf("an expired entry: %d WAL entries left, %d revocations sent; want none", wal, calls)
+	if wal, calls := len(e.walEntries()), e.emulator.Count(http.MethodDelete, "/installation/token"); wal != 0 || calls != failedDiscard {
+		t.Fatalf("an expired entry: %d WAL entries left after %d revocation attempts; want none after one try (%d attempts)", wal, calls, failedDiscard)
+	}
+}
+
+// Vault does not log a WAL entry's failure; the plugin must, with the
+// token's hashed_token, every time.
+func TestWAL_FailedRetryIsLogged(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	e.revocationOutage(2 * failedDiscard)
+	e.mintForCallerWhoLeaves()
+	before := len(e.logs.String())
+	e.rollback()
+	if logged := e.logs.String()[before:]; !strings.Contains(logged, "[WARN]") || !strings.Contains(logged, "hashed_token=") {
+		t.Fatalf("a failed retry left no warning with the hashed_token:\n%s", logged)
+	}
+}
+
+// Tokens are minted where the request runs, on a performance secondary
+// too, whose replicated storage is read-only: the WAL must be local.
+func TestWAL_IsLocalStorage(t *testing.T) {
+	e := newTestEnv(t)
+	if !slices.Contains(e.b.PathsSpecial.LocalStorage, framework.WALPrefix) {
+		t.Fatalf("PathsSpecial.LocalStorage = %q; want %q in it", e.b.PathsSpecial.LocalStorage, framework.WALPrefix)
 	}
 }
 
@@ -119,6 +144,7 @@ func TestWAL_UnreadableEntriesAreDropped(t *testing.T) {
 		{"some_other_kind", map[string]any{"token": "ghs_x"}},
 		{walKindUndelivered, map[string]any{"token": ""}},
 		{walKindUndelivered, map[string]any{"token": "ghs_x"}}, // no time to give up: it would be retried forever
+		{walKindUndelivered, map[string]any{"token": "ghs_x", "give_up_at": "9999-01-01T00:00:00Z"}},
 		{walKindUndelivered, "not an object"},
 	} {
 		if _, err := framework.PutWAL(context.Background(), e.storage, entry.kind, entry.data); err != nil {
