@@ -42,11 +42,7 @@ func TestHostile_RedirectedRevocationKeepsTheLease(t *testing.T) {
 				t.Fatalf("the plugin followed the redirect (%d requests)", n)
 			}
 			// Vault retries; the next attempt reaches GitHub.
-			_, err := e.revoke(resp.Secret)
-			requireOK(t, nil, err)
-			if !e.tokenScope(resp).Revoked {
-				t.Fatal("the retried revocation did not revoke")
-			}
+			e.requireRevokes(resp, "the retried revocation did not revoke")
 		})
 	}
 }
@@ -96,11 +92,7 @@ func TestHostile_SkewedGitHubClock(t *testing.T) {
 			if ttl := resp.Secret.TTL; ttl < 59*time.Minute || ttl > time.Hour {
 				t.Errorf("lease TTL %v with GitHub's clock %v off; want the token's hour", ttl, skew)
 			}
-			_, err := e.revoke(resp.Secret)
-			requireOK(t, nil, err)
-			if !e.tokenScope(resp).Revoked {
-				t.Fatal("revocation was skipped for a live token")
-			}
+			e.requireRevokes(resp, "revocation was skipped for a live token")
 		})
 	}
 }

@@ -45,6 +45,17 @@ func (e *testEnv) revoke(secret *logical.Secret) (*logical.Response, error) {
 	})
 }
 
+// requireRevokes revokes the lease of a mint response, as Vault does, and
+// fails with msg unless that succeeds and GitHub no longer honours the token.
+func (e *testEnv) requireRevokes(resp *logical.Response, msg string) {
+	e.t.Helper()
+	_, err := e.revoke(resp.Secret)
+	requireOK(e.t, nil, err)
+	if !e.tokenScope(resp).Revoked {
+		e.t.Fatal(msg)
+	}
+}
+
 func TestToken_MintForInstallationIDRole(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustWrite("roles/ci", map[string]any{
@@ -285,14 +296,10 @@ func TestToken_RevokeRevokesAtGitHub(t *testing.T) {
 	e := newRoleEnv(t, nil)
 	resp := e.mint("ci")
 
-	_, err := e.revoke(resp.Secret)
-	requireOK(t, nil, err)
-	if !e.tokenScope(resp).Revoked {
-		t.Fatal("token still live at GitHub after revocation")
-	}
+	e.requireRevokes(resp, "token still live at GitHub after revocation")
 
 	// GitHub answers 401 for a token it no longer knows: that counts as done.
-	_, err = e.revoke(resp.Secret)
+	_, err := e.revoke(resp.Secret)
 	requireOK(t, nil, err)
 	if n := e.emulator.Count(http.MethodDelete, "/installation/token"); n != 2 {
 		t.Fatalf("%d revocation calls, want 2", n)
@@ -413,11 +420,7 @@ func TestToken_OpaqueLongTokens(t *testing.T) {
 	if tok := resp.Data[fieldToken].(string); len(tok) < 400 {
 		t.Fatalf("token %d chars; want GitHub's long format passed through", len(tok))
 	}
-	_, err := e.revoke(resp.Secret)
-	requireOK(t, nil, err)
-	if !e.tokenScope(resp).Revoked {
-		t.Fatal("long-format token not revoked")
-	}
+	e.requireRevokes(resp, "long-format token not revoked")
 }
 
 // cancelledAfter is a request context that reports cancellation once cond
