@@ -29,8 +29,8 @@ func TestAgentRendersToken(t *testing.T) {
 		t.Error("the rendered token was not narrowed to the role's repositories")
 	}
 
-	if !agent.Stop(vaultdev.StopTimeout) {
-		t.Fatalf("the agent did not exit within %s of SIGTERM", vaultdev.StopTimeout)
+	if !agent.Stop(stopTimeout) {
+		t.Fatalf("the agent did not exit within %s of SIGTERM", stopTimeout)
 	}
 	if code := agent.ExitCode(); code != 0 {
 		t.Errorf("the agent exited with status %d after SIGTERM; want 0", code)

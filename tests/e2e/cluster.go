@@ -5,8 +5,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // clusterSize is the number of servers in a cluster: the smallest Raft
@@ -111,7 +109,7 @@ log_level        = "debug"
 func (v *Vault) waitJoinChallenge(t *testing.T) {
 	t.Helper()
 	sys := v.Client(t, "").Sys()
-	waitUntil(t, vaultdev.StartTimeout, "the server at "+v.Addr+" to fetch the leader's join challenge", func() bool {
+	waitUntil(t, startTimeout, "the server at "+v.Addr+" to fetch the leader's join challenge", func() bool {
 		status, err := sys.SealStatus()
 		return err == nil && status.Initialized
 	})
@@ -122,7 +120,7 @@ func (v *Vault) waitJoinChallenge(t *testing.T) {
 func (c *Cluster) Leader(t *testing.T) *Vault {
 	t.Helper()
 	var leader *Vault
-	waitUntil(t, vaultdev.StartTimeout, "a cluster node to become active", func() bool {
+	waitUntil(t, startTimeout, "a cluster node to become active", func() bool {
 		for _, v := range c.Running() {
 			if l, err := v.Client(t, "").Sys().Leader(); err == nil && l.IsSelf {
 				leader = v
@@ -163,7 +161,7 @@ func (c *Cluster) WaitVoters(t *testing.T, leader *Vault) {
 	t.Helper()
 	sys := leader.Client(t, leader.Token).Sys()
 	last := "no answer"
-	waitUntil(t, vaultdev.StartTimeout, "autopilot to count every server a healthy voter", func() bool {
+	waitUntil(t, startTimeout, "autopilot to count every server a healthy voter", func() bool {
 		state, err := sys.RaftAutopilotState()
 		switch {
 		case err != nil:

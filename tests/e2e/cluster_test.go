@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // loadClients is how many clients mint at once during the failover:
@@ -43,8 +41,8 @@ func TestCluster(t *testing.T) {
 		if status, names := emu.Repositories(t, token); status != http.StatusOK || !slices.Equal(names, []string{"api", "web"}) {
 			t.Errorf("the rendered token reaches %v (HTTP %d); want role ci's [api web]", names, status)
 		}
-		if !agent.Stop(vaultdev.StopTimeout) {
-			t.Errorf("the agent did not exit within %s of SIGTERM", vaultdev.StopTimeout)
+		if !agent.Stop(stopTimeout) {
+			t.Errorf("the agent did not exit within %s of SIGTERM", stopTimeout)
 		}
 	})
 
@@ -100,7 +98,7 @@ func failOver(t *testing.T, c *Cluster, emu *Emulator) *Vault {
 	})
 	killedAt := old.Kill(t)
 	var recoveredAt time.Time
-	waitUntil(t, vaultdev.StartTimeout, "minting through the standby to work again", func() bool {
+	waitUntil(t, startTimeout, "minting through the standby to work again", func() bool {
 		recoveredAt = load.RecoveredAt(killedAt)
 		return !recoveredAt.IsZero()
 	})

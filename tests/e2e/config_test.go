@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 func TestConfigAndRoles(t *testing.T) {
@@ -26,8 +24,8 @@ func TestConfigAndRoles(t *testing.T) {
 		}
 		decodeJSON(t, v.MustCLI(t, "secrets", "list", "-detailed", "-format=json"), &mounts)
 		m := mounts["github/"]
-		if m.Type != vaultdev.PluginName || m.RunningPluginVersion != pluginVersion {
-			t.Errorf("github/ runs %q version %q; want %q version %q", m.Type, m.RunningPluginVersion, vaultdev.PluginName, pluginVersion)
+		if m.Type != pluginName || m.RunningPluginVersion != pluginVersion {
+			t.Errorf("github/ runs %q version %q; want %q version %q", m.Type, m.RunningPluginVersion, pluginName, pluginVersion)
 		}
 	})
 

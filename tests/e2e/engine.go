@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/hashicorp/vault/api"
-
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // ciPolicy lets its holder mint tokens for role ci and nothing else.
@@ -34,7 +32,7 @@ func setup(t *testing.T) (*Vault, *Emulator) {
 // go to `vault secrets enable`, such as -plugin-version=v0.1.0.
 func (v *Vault) MountGitHub(t *testing.T, emu *Emulator, enableFlags ...string) {
 	t.Helper()
-	enable := append(append([]string{"secrets", "enable", "-path=github"}, enableFlags...), vaultdev.PluginName)
+	enable := append(append([]string{"secrets", "enable", "-path=github"}, enableFlags...), pluginName)
 	v.MustCLI(t, enable...)
 	v.MustCLI(t, "write", "github/config", fmt.Sprintf("app_id=%d", appID),
 		"private_key=@"+emu.KeyFile, "base_url="+emu.URL)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // The hardening cases that involve Vault itself: what it logs, what it does
@@ -34,7 +33,7 @@ func TestHostileInputNeverEchoed(t *testing.T) {
 	v := StartDevVault(t)
 	auditLog := filepath.Join(t.TempDir(), "audit.log")
 	v.MustCLI(t, "audit", "enable", "file", "file_path="+auditLog)
-	v.MustCLI(t, "secrets", "enable", "-path=github", vaultdev.PluginName)
+	v.MustCLI(t, "secrets", "enable", "-path=github", pluginName)
 	keyPEM, err := os.ReadFile(emu.KeyFile)
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package e2e
 import (
 	"slices"
 	"testing"
-
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 func TestPluginLifecycle(t *testing.T) {
@@ -17,7 +15,7 @@ func TestPluginLifecycle(t *testing.T) {
 	}
 
 	t.Run("reload restarts the plugin and minting still works", func(t *testing.T) {
-		v.MustCLI(t, "plugin", "reload", "-plugin="+vaultdev.PluginName)
+		v.MustCLI(t, "plugin", "reload", "-plugin="+pluginName)
 		m := v.Mint(t, v.Token, "read", "github/token/ci")
 		emu.RequireLive(t, m.Token)
 		newPIDs := v.PluginPIDs(t)

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"testing"
-
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // TestUpgradeInPlace moves a mount from one plugin version to the next and
@@ -39,9 +37,9 @@ func TestUpgradeInPlace(t *testing.T) {
 			t.Errorf("after tune: plugin_version %q, running_plugin_version %q; want %q, still %q",
 				m.PluginVersion, m.RunningVersion, newVersion, oldVersion)
 		}
-		v.MustCLI(t, "plugin", "reload", "-type=secret", "-plugin="+vaultdev.PluginName)
+		v.MustCLI(t, "plugin", "reload", "-type=secret", "-plugin="+pluginName)
 		requireRunning(t, v, builds[newVersion])
-		waitNoProcess(t, oldExe, vaultdev.StopTimeout)
+		waitNoProcess(t, oldExe, stopTimeout)
 
 		newCI = v.Mint(t, v.Token, "read", "github/token/ci")
 		requireMintedBy(t, emu, newVersion)
@@ -66,9 +64,9 @@ func TestUpgradeInPlace(t *testing.T) {
 
 	ok = t.Run("rolling back", func(t *testing.T) {
 		v.MustCLI(t, "secrets", "tune", "-plugin-version="+oldVersion, "github/")
-		v.MustCLI(t, "plugin", "reload", "-type=secret", "-plugin="+vaultdev.PluginName)
+		v.MustCLI(t, "plugin", "reload", "-type=secret", "-plugin="+pluginName)
 		requireRunning(t, v, builds[oldVersion])
-		waitNoProcess(t, newExe, vaultdev.StopTimeout)
+		waitNoProcess(t, newExe, stopTimeout)
 		requireEngineState(t, v, state)
 
 		rolledBack := v.Mint(t, v.Token, "read", "github/token/ci")

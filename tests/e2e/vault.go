@@ -26,6 +26,14 @@ import (
 // run a race-instrumented test binary next to several Vault servers.
 const commandTimeout = 60 * time.Second
 
+// The suite's names for vaultdev's, so that its files need not all import
+// it.
+const (
+	pluginName   = vaultdev.PluginName
+	startTimeout = vaultdev.StartTimeout
+	stopTimeout  = vaultdev.StopTimeout
+)
+
 // pluginVersion is the version make build stamps, from the repository's
 // VERSION file (tests run in tests/e2e).
 var pluginVersion = func() string {

@@ -54,13 +54,13 @@ func buildPluginVersions(t *testing.T, versions ...string) map[string]pluginBuil
 	errs := make([]error, len(versions))
 	var wg sync.WaitGroup
 	for i, version := range versions {
-		out := filepath.Join(dir, vaultdev.PluginName+"-"+version)
+		out := filepath.Join(dir, pluginName+"-"+version)
 		builds[version] = pluginBuild{Version: version, Path: out}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath",
-				"-ldflags", "-X "+versionVar+"="+version, "-o", out, "./cmd/"+vaultdev.PluginName)
+				"-ldflags", "-X "+versionVar+"="+version, "-o", out, "./cmd/"+pluginName)
 			cmd.Dir = root
 			if output, err := cmd.CombinedOutput(); err != nil {
 				errs[i] = fmt.Errorf("building the plugin as %s: %w\n%s", version, err, output)
@@ -88,12 +88,12 @@ func buildPluginVersions(t *testing.T, versions ...string) map[string]pluginBuil
 // name. It returns the installed file's path.
 func (v *Vault) InstallPluginVersion(t *testing.T, b pluginBuild) string {
 	t.Helper()
-	file := vaultdev.PluginName + "-" + b.Version
+	file := pluginName + "-" + b.Version
 	sha, err := vaultdev.InstallPlugin(v.dir, file, b.Path)
 	if err != nil || sha != b.SHA256 {
 		t.Fatalf("installing %s: SHA-256 %s, want %s (%v)", file, sha, b.SHA256, err)
 	}
-	v.MustCLI(t, vaultdev.RegisterArgs(vaultdev.PluginName, file, sha, b.Version, nil)...)
+	v.MustCLI(t, vaultdev.RegisterArgs(pluginName, file, sha, b.Version, nil)...)
 	return v.path("plugins", file)
 }
 
@@ -164,6 +164,6 @@ func waitNoProcess(t *testing.T, path string, timeout time.Duration) {
 // fromVersion reports whether a User-Agent is the one the plugin sends
 // when stamped as version (optionally followed by more product tokens).
 func fromVersion(userAgent, version string) bool {
-	want := vaultdev.PluginName + "/" + version
+	want := pluginName + "/" + version
 	return userAgent == want || strings.HasPrefix(userAgent, want+" ")
 }
