@@ -120,6 +120,7 @@ func TestIdentityTemplatedRoleForGitHubActions(t *testing.T) {
 		if !slices.Equal(info.RepositoryNames, []string{repo}) || !slices.Equal(m.Repositories, []string{repo}) {
 			t.Errorf("the job of acme/%s got a token reaching %v (Vault says %v); want %s only", repo, info.RepositoryNames, m.Repositories, repo)
 		}
+		t.Logf("job of acme/%s: the emulator's token reaches %v with %v", repo, info.RepositoryNames, info.Permissions)
 	}
 
 	if r := login("actions", "evil/widgets"); r.Code == 0 {
@@ -131,11 +132,21 @@ func TestIdentityTemplatedRoleForGitHubActions(t *testing.T) {
 	}
 	if res := v.RunAs(t, strings.TrimSpace(r.Stdout), "read", "github/token/actions"); res.Code == 0 || !strings.Contains(res.Stderr, "not the role's owner") {
 		t.Errorf("a job of evil/widgets reading token/actions: exit %d, %q; want a refusal naming the owner", res.Code, res.Stderr)
+	} else {
+		t.Logf("job of evil/widgets: %s", lastLine(res.Stderr))
 	}
 	if res := v.CLI(t, "read", "github/token/actions"); res.Code == 0 || !strings.Contains(res.Stderr, "no entity") {
 		t.Errorf("a root token reading token/actions: exit %d, %q; want a 400 saying it has no identity", res.Code, res.Stderr)
+	} else {
+		t.Logf("root token: %s", lastLine(res.Stderr))
 	}
 	if n := emu.Stats().TokensMinted; n != 2 {
 		t.Errorf("GitHub minted %d tokens; want one per acme job", n)
 	}
+}
+
+// lastLine is the last non-empty line of a CLI's output: the error itself.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

@@ -139,16 +139,19 @@ func TestPatternRole(t *testing.T) {
 		return emu.Stats().Requests - before
 	}
 	var m Minted
-	if n := calls(func() { m = v.Mint(t, v.Token, "read", "github/token/team") }); n != 1 {
+	n := calls(func() { m = v.Mint(t, v.Token, "read", "github/token/team") })
+	if n != 1 {
 		t.Errorf("a pattern token with the list cached cost %d GitHub calls, want 1", n)
 	}
+	t.Logf("pattern role, list cached: %d GitHub call(s) per token", n)
 	wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "infra"}, map[string]string{"contents": "read"})
 
 	v.MustCLI(t, "write", "github/roles/team", "repositories=*i*,d*") // a role write keeps the cached list
 	v.MustCLI(t, "write", "github/config", "app_id=424242")           // a config write drops it
-	if n := calls(func() { m = v.Mint(t, v.Token, "read", "github/token/team") }); n != 5 {
+	if n = calls(func() { m = v.Mint(t, v.Token, "read", "github/token/team") }); n != 5 {
 		t.Errorf("a pattern token after a config change cost %d GitHub calls, want 5 (owner, listing token, one page, its revocation, the mint)", n)
 	}
+	t.Logf("pattern role, uncached after a config change: %d GitHub calls for the token", n)
 	wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "docs", "infra"}, map[string]string{"contents": "read"})
 	// Of the tokens minted, only those handed out are live: the listing
 	// tokens were revoked.
