@@ -74,11 +74,19 @@ func TestHostile_CallerThatLeavesLeavesNoLiveToken(t *testing.T) {
 			t.Fatal("a caller that left got a token")
 		}
 	}
-	if minted := e.emulator.Stats().TokensMinted; minted != 3 {
-		t.Fatalf("the emulator minted %d tokens, want 3: the test proves nothing", minted)
+	e.requireMintedNoneLive(3)
+}
+
+// requireMintedNoneLive checks that GitHub minted exactly minted tokens
+// (else the test proved nothing) and that none of them is live: every token
+// nobody holds was revoked.
+func (e *testEnv) requireMintedNoneLive(minted int) {
+	e.t.Helper()
+	if n := e.emulator.Stats().TokensMinted; n != minted {
+		e.t.Fatalf("the emulator minted %d tokens, want %d: the test proves nothing", n, minted)
 	}
 	if live := e.emulator.LiveTokens(); live != 0 {
-		t.Fatalf("%d tokens live at GitHub after 3 abandoned requests, want 0", live)
+		e.t.Fatalf("%d of %d tokens live at GitHub with no lease, want 0", live, minted)
 	}
 }
 
@@ -327,12 +335,7 @@ func TestHostile_MalformedMintRepliesAreRevoked(t *testing.T) {
 			if err == nil && (resp == nil || !resp.IsError()) {
 				t.Fatal("a malformed reply was handed out")
 			}
-			if minted := e.emulator.Stats().TokensMinted; minted != 1 {
-				t.Fatalf("the emulator minted %d tokens; want exactly the one whose reply was mangled", minted)
-			}
-			if live := e.emulator.LiveTokens(); live != 0 {
-				t.Fatalf("%d token(s) live at GitHub with no lease", live)
-			}
+			e.requireMintedNoneLive(1) // the one whose reply was mangled
 		})
 	}
 }

@@ -71,6 +71,18 @@ func (h *harness) ObserveAttempt(Attempt) {}
 func (h *harness) ObserveRetry(Retry)     {}
 func (h *harness) ObserveJWTSigned()      { h.signatures.Add(1) }
 
+// newLeavingCallerHarness is a harness whose GitHub sees the caller leave:
+// the returned context is cancelled as each request arrives, before
+// answer runs.
+func newLeavingCallerHarness(t *testing.T, answer http.HandlerFunc, opts ...func(*Config)) (*harness, context.Context) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		cancel()
+		answer(w, r)
+	}, opts...), ctx
+}
+
 func newHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*Config)) *harness {
 	t.Helper()
 	h := &harness{clock: &fakeClock{t: t0}}

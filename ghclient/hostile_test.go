@@ -82,10 +82,7 @@ func TestRedirectsRefusedWithCallerHTTPClient(t *testing.T) {
 // client reads the reply even though the caller has left, so the token can
 // be revoked instead of living on unseen.
 func TestSentMintCompletesAfterCallerLeaves(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		cancel()
+	h, ctx := newLeavingCallerHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(50 * time.Millisecond) // GitHub is slow; the caller is gone
 		writeJSON(w, http.StatusCreated, tokenJSON)
 	})
@@ -104,10 +101,7 @@ func TestSentMintCompletesAfterCallerLeaves(t *testing.T) {
 // A caller that has left gets no new attempts: each would mint a token
 // nobody can use.
 func TestNoNewMintAttemptAfterCallerLeaves(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		cancel()
+	h, ctx := newLeavingCallerHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		githubError(w, http.StatusBadGateway, "Server Error")
 	})
 	_, err := h.client.CreateInstallationToken(ctx, 42, TokenRequest{})

@@ -42,19 +42,20 @@ func (o *recordingObserver) ObserveJWTSigned() {
 func (o *recordingObserver) statuses() []int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []int
-	for _, a := range o.attempts {
-		out = append(out, a.Status)
-	}
-	return out
+	return pluck(o.attempts, func(a Attempt) int { return a.Status })
 }
 
 func (o *recordingObserver) reasons() []RetryReason {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []RetryReason
-	for _, r := range o.retries {
-		out = append(out, r.Reason)
+	return pluck(o.retries, func(r Retry) RetryReason { return r.Reason })
+}
+
+// pluck is one field of every item.
+func pluck[T, F any](items []T, field func(T) F) []F {
+	var out []F
+	for _, item := range items {
+		out = append(out, field(item))
 	}
 	return out
 }

@@ -173,10 +173,7 @@ func TestRateLimitPersists(t *testing.T) {
 }
 
 func TestRetryStopsWhenContextCanceled(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		cancel()
+	h, ctx := newLeavingCallerHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		githubError(w, http.StatusBadGateway, "Server Error")
 	}, func(c *Config) { c.Retry = RetryPolicy{BaseDelay: time.Hour, MaxDelay: time.Hour} })
 	h.client.sleep = sleepContext // a real timer: it must give way to ctx
@@ -198,10 +195,7 @@ func TestRetryStopsWhenContextCanceled(t *testing.T) {
 // no backoff is even started. (A mint is different: it completes once sent;
 // see TestSentMintCompletesAfterCallerLeaves.)
 func TestNoRetryAfterCancelInFlight(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
-		cancel()
+	h, ctx := newLeavingCallerHarness(t, func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done() // the client hangs up
 	})
 	_, err := h.client.FindInstallationByOwner(ctx, "acme")

@@ -16,10 +16,9 @@ func TestAuditLogHidesSecrets(t *testing.T) {
 	t.Parallel()
 	emu := StartEmulator(t)
 	v := StartDevVault(t)
-	auditLog := filepath.Join(t.TempDir(), "audit.log")
 	// Enabled before the engine is configured, so the config write with
 	// the private key is audited too.
-	v.MustCLI(t, "audit", "enable", "file", "file_path="+auditLog)
+	auditLog := v.EnableFileAudit(t)
 	v.MountGitHub(t, emu)
 	v.WriteRoles(t, emu)
 	m := v.Mint(t, v.Token, "read", "github/token/ci")
@@ -81,4 +80,12 @@ func auditedToken(t *testing.T, auditLog, path string) string {
 	}
 	t.Fatalf("the audit log has no response entry for %s", path)
 	return ""
+}
+
+// EnableFileAudit enables a file audit device and returns its log's path.
+func (v *Vault) EnableFileAudit(t *testing.T) string {
+	t.Helper()
+	auditLog := filepath.Join(t.TempDir(), "audit.log")
+	v.MustCLI(t, "audit", "enable", "file", "file_path="+auditLog)
+	return auditLog
 }

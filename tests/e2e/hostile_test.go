@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -31,8 +30,7 @@ func TestHostileInputNeverEchoed(t *testing.T) {
 	t.Parallel()
 	emu := StartEmulator(t)
 	v := StartDevVault(t)
-	auditLog := filepath.Join(t.TempDir(), "audit.log")
-	v.MustCLI(t, "audit", "enable", "file", "file_path="+auditLog)
+	auditLog := v.EnableFileAudit(t)
 	v.MustCLI(t, "secrets", "enable", "-path=github", pluginName)
 	keyPEM, err := os.ReadFile(emu.KeyFile)
 	if err != nil {
