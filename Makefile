@@ -54,8 +54,8 @@ release:
 	scripts/release.sh $(VERSION)
 
 # release-check builds every platform twice, from two directories with
-# separate empty build caches, and requires identical bytes (~25 min on
-# 2 shared cores).
+# separate empty build caches, and requires identical bytes (6.5 min on an
+# idle 2-core machine, up to ~25 on a busy one).
 # make test runs a quick linux/amd64 variant.
 release-check:
 	scripts/release-check.sh
