@@ -10,19 +10,8 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
-
-// keyFragments are pieces of a PEM key that must never leave storage: every
-// full base64 line of its body, and its private exponent.
-func keyFragments(pemText string) []string {
-	var fragments []string
-	for _, line := range strings.Split(pemText, "\n") {
-		if len(line) >= 40 && !strings.HasPrefix(line, "-----") {
-			fragments = append(fragments, line)
-		}
-	}
-	return fragments
-}
 
 // TestSecrets_KeyAndTokensNeverLeak drives a whole session, good and bad
 // requests alike, and checks every response, error and log line.
@@ -81,10 +70,8 @@ func TestSecrets_KeyAndTokensNeverLeak(t *testing.T) {
 	}
 	responses := seen.String()
 	for _, secretPEM := range []string{goodPEM, otherPEM} {
-		for _, fragment := range keyFragments(secretPEM) {
-			if strings.Contains(responses, fragment) || strings.Contains(logs, fragment) {
-				t.Fatal("a line of private key material left the plugin")
-			}
+		if testkeys.Leaks(responses, secretPEM) || testkeys.Leaks(logs, secretPEM) {
+			t.Fatal("private key material left the plugin")
 		}
 	}
 	for _, key := range []fmt.Stringer{e.key.D, other.D} {

@@ -94,9 +94,11 @@ type Client struct {
 	retry          RetryPolicy
 	now            func() time.Time
 	sleep          func(context.Context, time.Duration) error // replaced in tests
-	jwt            *jwtSigner                                 // nil without a private key
-	observer       Observer
-	undelivered    func(UndeliveredToken) // nil: failed discards are only logged
+	// sentAttemptTimeout is the const of that name; tests shorten it.
+	sentAttemptTimeout time.Duration
+	jwt                *jwtSigner // nil without a private key
+	observer           Observer
+	undelivered        func(UndeliveredToken) // nil: failed discards are only logged
 }
 
 // New validates cfg and returns a Client.
@@ -106,15 +108,16 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		base:           base,
-		userAgentValue: []string{cmp.Or(cfg.UserAgent, DefaultUserAgent)},
-		http:           withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
-		logger:         cfg.Logger,
-		retry:          cfg.Retry.withDefaults(),
-		now:            cfg.Now,
-		sleep:          sleepContext,
-		observer:       cfg.Observer,
-		undelivered:    cfg.Undelivered,
+		base:               base,
+		userAgentValue:     []string{cmp.Or(cfg.UserAgent, DefaultUserAgent)},
+		http:               withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
+		logger:             cfg.Logger,
+		retry:              cfg.Retry.withDefaults(),
+		now:                cfg.Now,
+		sleep:              sleepContext,
+		sentAttemptTimeout: sentAttemptTimeout,
+		observer:           cfg.Observer,
+		undelivered:        cfg.Undelivered,
 	}
 	if c.observer == nil {
 		c.observer = nopObserver{}
@@ -276,7 +279,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (http.Header, erro
 func (c *Client) attempt(ctx context.Context, r *request, cred string) (*response, error) {
 	if r.completeOnceSent {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), sentAttemptTimeout)
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.sentAttemptTimeout)
 		defer cancel()
 	}
 	start := time.Now() // not c.now: a test's fake clock does not measure latency

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -95,6 +96,27 @@ func TestSentMintCompletesAfterCallerLeaves(t *testing.T) {
 	}
 	if ctx.Err() == nil {
 		t.Fatal("the test did not cancel the caller")
+	}
+}
+
+// A sent mint outlives its caller, but not forever: its own deadline holds
+// even with an HTTP client that has none.
+func TestSentMintHasItsOwnDeadline(t *testing.T) {
+	h, ctx := newLeavingCallerHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		select { // GitHub hangs; the attempt's deadline must end it
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+			writeJSON(w, http.StatusCreated, tokenJSON)
+		}
+	}, func(c *Config) { c.HTTPClient = &http.Client{} }) // no Timeout of its own
+	h.client.sentAttemptTimeout = 100 * time.Millisecond
+	start := time.Now()
+	_, err := h.client.CreateInstallationToken(ctx, 42, TokenRequest{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v; want the attempt's own deadline", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("the sent mint waited %v; its deadline is %v", waited, h.client.sentAttemptTimeout)
 	}
 }
 
@@ -256,6 +278,8 @@ func TestImpossibleMintRepliesAreRefusedAndRevoked(t *testing.T) {
 		{"a permission not asked for", reply(map[string]any{"permissions": map[string]string{"contents": "read", "issues": "write", "administration": "write"}}), []string{"ghs_live"}},
 		{"a higher level", reply(map[string]any{"permissions": map[string]string{"contents": "write", "issues": "write"}}), []string{"ghs_live"}},
 		{"all repositories", reply(map[string]any{"repository_selection": "all", "repositories": nil}), []string{"ghs_live"}},
+		{"all repositories, the asked ones listed", reply(map[string]any{"repository_selection": "all"}), []string{"ghs_live"}},
+		{"a read permission not asked for", reply(map[string]any{"permissions": map[string]string{"contents": "read", "issues": "write", "secrets": "read"}}), []string{"ghs_live"}},
 		{"a repository not asked for", reply(map[string]any{"repositories": []any{map[string]any{"id": 1, "name": "api"}, map[string]any{"id": 9, "name": "infra"}}}), []string{"ghs_live"}},
 		{"no repositories listed", reply(map[string]any{"repositories": nil}), []string{"ghs_live"}},
 		{"a token of the wrong type", reply(map[string]any{"token": 12345}), nil},
@@ -393,19 +417,38 @@ func TestRateLimitWaitsAreClamped(t *testing.T) {
 	}
 }
 
-// A Retry-After of 0 (a proxy's, say) must not turn every attempt into an
-// instant retry.
-func TestRetryAfterZeroStillWaits(t *testing.T) {
-	h := newHarness(t, rateLimited(http.StatusTooManyRequests, map[string]string{"Retry-After": "0"}))
-	_, _ = h.client.CreateInstallationToken(context.Background(), 42, TokenRequest{})
-	waits := h.slept()
-	if len(waits) == 0 {
-		t.Fatal("no retry at all")
+// A Retry-After of 0, or a reset already past (a proxy's, a clock's), must
+// not turn every attempt into an instant retry.
+func TestRateLimitWaitsAreNeverInstant(t *testing.T) {
+	for name, headers := range map[string]map[string]string{
+		"Retry-After 0":        {"Retry-After": "0"},
+		"reset zero":           {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"},
+		"reset an hour ago":    {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(t0.Add(-time.Hour).Unix(), 10)},
+		"reset min int64":      {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "-9223372036854775808"},
+		"reset past min int64": {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "-99999999999999999999"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, rateLimited(http.StatusTooManyRequests, headers))
+			_, _ = h.client.CreateInstallationToken(context.Background(), 42, TokenRequest{})
+			waits := h.slept()
+			if len(waits) == 0 {
+				t.Fatal("no retry at all")
+			}
+			for _, d := range waits {
+				if d < time.Second {
+					t.Fatalf("waited %v between attempts; want at least a second", waits)
+				}
+			}
+		})
 	}
-	for _, d := range waits {
-		if d < time.Second {
-			t.Fatalf("waited %v between attempts; want at least a second", waits)
-		}
+}
+
+// A listing page that names its repositories twice is refused: the plugin
+// must not guess which list a pattern role is matched against.
+func TestRepositoryPageNamingItsListTwiceIsRefused(t *testing.T) {
+	h := newHarness(t, status(http.StatusOK, `{"total_count":1,"repositories":[{"id":1,"name":"api","full_name":"acme/api"}],"repositories":[{"id":9,"name":"infra","full_name":"acme/infra"}]}`))
+	if repos, err := h.client.ListInstallationRepositories(context.Background(), "ghs_x"); !IsInvalidReply(err) {
+		t.Fatalf("a page naming repositories twice: %+v, %v; want an invalid-reply error", repos, err)
 	}
 }
 

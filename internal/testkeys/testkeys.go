@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -64,4 +65,37 @@ func PublicPEM(pub any) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// fragmentBytes is the shortest piece of a key's body a leak check looks
+// for: short enough to catch a value cut to 64 bytes, long enough never to
+// match ordinary text.
+const fragmentBytes = 16
+
+// Fragments are the pieces of a PEM key that must never leave storage:
+// every run of fragmentBytes characters within each line of its base64
+// body, so that a leak of any part of a line is caught, however it was
+// cut or quoted.
+func Fragments(pemText string) []string {
+	var fragments []string
+	for _, line := range strings.Split(pemText, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "-----") {
+			continue
+		}
+		for i := 0; i+fragmentBytes <= len(line); i++ {
+			fragments = append(fragments, line[i:i+fragmentBytes])
+		}
+	}
+	return fragments
+}
+
+// Leaks reports whether text holds any fragment of a PEM key.
+func Leaks(text, pemText string) bool {
+	for _, fragment := range Fragments(pemText) {
+		if strings.Contains(text, fragment) {
+			return true
+		}
+	}
+	return false
 }

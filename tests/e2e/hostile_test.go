@@ -16,6 +16,7 @@ import (
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
 
 // The hardening cases that involve Vault itself: what it logs, what it does
@@ -52,7 +53,7 @@ func TestHostileInputNeverEchoed(t *testing.T) {
 		if n := len(err.Error()); n > 1024 {
 			t.Errorf("%s: the error is %d bytes long", name, n)
 		}
-		if leaksKey(err.Error(), lines) {
+		if testkeys.Leaks(err.Error(), string(keyPEM)) {
 			t.Errorf("%s: the error repeats key material", name)
 		}
 	}
@@ -62,7 +63,7 @@ func TestHostileInputNeverEchoed(t *testing.T) {
 	}
 
 	serverLog := v.proc.LogTail(1 << 20)
-	if leaksKey(serverLog, lines) {
+	if testkeys.Leaks(serverLog, string(keyPEM)) {
 		t.Error("Vault's server log holds key material")
 	}
 	if strings.Contains(serverLog, strings.Repeat("7x", 40)) {
@@ -75,19 +76,9 @@ func TestHostileInputNeverEchoed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if leaksKey(string(audit), lines) {
+	if testkeys.Leaks(string(audit), string(keyPEM)) {
 		t.Error("the audit log holds key material")
 	}
-}
-
-// leaksKey reports whether text holds any line of the key's base64 body.
-func leaksKey(text string, pemLines []string) bool {
-	for _, line := range pemLines {
-		if !strings.HasPrefix(line, "-----") && len(line) > 16 && strings.Contains(text, line) {
-			return true
-		}
-	}
-	return false
 }
 
 // Callers that give up while GitHub is slow leave no live token, even after
