@@ -65,7 +65,8 @@ func (b *backend) keepUndelivered(baseURL string) func(ghclient.UndeliveredToken
 				"installation_id", u.InstallationID, fieldHashedToken, hashed, "error", err)
 			return
 		}
-		b.Logger().Warn("kept "+u.What+" in the WAL; its revocation is retried about every minute until it expires",
+		// ghclient has warned of the failure; this says what became of it.
+		b.Logger().Info("kept "+u.What+" in the WAL; its revocation is retried about every minute until it expires",
 			"installation_id", u.InstallationID, fieldHashedToken, hashed)
 	}
 }

@@ -82,6 +82,27 @@ func TestWAL_UndeliveredTokenIsRevokedOnceGitHubAnswers(t *testing.T) {
 	}
 }
 
+// A redirect is no revocation, in line or on a retry: the entry stays until
+// GitHub itself answers.
+func TestWAL_RedirectedRetryKeepsTheEntry(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	redirect := ghemu.Fault{Status: http.StatusFound, PathPrefix: "/installation/token",
+		Header: http.Header{"Location": {e.emulator.URL() + "/elsewhere"}}}
+	e.emulator.FailNext(2, redirect) // a redirect is not retried: one in line, one on the first retry
+	e.mintForCallerWhoLeaves()
+	e.rollback()
+	if live, wal := e.emulator.LiveTokens(), len(e.walEntries()); live != 1 || wal != 1 {
+		t.Fatalf("after a redirected retry: %d live tokens, %d WAL entries; want 1 and 1", live, wal)
+	}
+	e.rollback()
+	if live, wal := e.emulator.LiveTokens(), len(e.walEntries()); live != 0 || wal != 0 {
+		t.Fatalf("once GitHub answered: %d live tokens, %d WAL entries; want none", live, wal)
+	}
+	if n := e.emulator.Count("", "/elsewhere"); n != 0 {
+		t.Fatalf("a redirect was followed %d times", n)
+	}
+}
+
 func TestWAL_ListingTokenIsRevokedOnceGitHubAnswers(t *testing.T) {
 	e := newRoleEnv(t, map[string]any{fieldRepositories: "a*"})
 	e.revocationOutage(failedDiscard)

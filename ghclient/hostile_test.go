@@ -110,13 +110,10 @@ func TestSentMintHasItsOwnDeadline(t *testing.T) {
 		}
 	}, func(c *Config) { c.HTTPClient = &http.Client{} }) // no Timeout of its own
 	h.client.sentAttemptTimeout = 100 * time.Millisecond
-	start := time.Now()
-	_, err := h.client.CreateInstallationToken(ctx, 42, TokenRequest{})
-	if !errors.Is(err, context.DeadlineExceeded) {
+	// Without its own deadline the attempt would wait for the reply and
+	// succeed; with it, the deadline is what ends it.
+	if _, err := h.client.CreateInstallationToken(ctx, 42, TokenRequest{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v; want the attempt's own deadline", err)
-	}
-	if waited := time.Since(start); waited > 5*time.Second {
-		t.Fatalf("the sent mint waited %v; its deadline is %v", waited, h.client.sentAttemptTimeout)
 	}
 }
 
