@@ -86,6 +86,7 @@ func newBackend() *backend {
 	}
 	token := pathToken(b)
 	b.countMints(token)
+	role := pathRole(b)
 	b.Backend = &framework.Backend{
 		Help:           strings.TrimSpace(backendHelp),
 		BackendType:    logical.TypeLogical,
@@ -106,14 +107,17 @@ func newBackend() *backend {
 		},
 		Paths: framework.PathAppend(
 			[]*framework.Path{pathConfig(b)},
-			pathRoles(b),
+			[]*framework.Path{pathRoleList(b), role},
 			[]*framework.Path{token, pathMetrics(b)},
 			pathInstallations(b),
 		),
 		Secrets: []*framework.Secret{b.countRevocations(secretToken(b))},
 	}
 	// Reading token/<role> narrows with the same fields a write takes.
-	b.input = newInputRules(b.Paths, token)
+	b.input = newInputRules(b.Paths, []*framework.Path{token}, map[*framework.Path]rawParser{
+		token: narrowingParser,
+		role:  roleWriteParser,
+	})
 	return b
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -108,7 +109,7 @@ func newTestEnv(t testing.TB) *testEnv {
 func newRoleEnv(t testing.TB, extra map[string]any) *testEnv {
 	t.Helper()
 	e := newTestEnv(t)
-	role := map[string]any{fieldInstallationID: e.sample.OrgInstallationID}
+	role := map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)}
 	for k, v := range extra {
 		role[k] = v
 	}
@@ -210,7 +211,7 @@ func requireSameStorage(t testing.TB, before, after map[string]string) {
 
 func TestBackend_InvalidateDropsCachedState(t *testing.T) {
 	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 	if _, err := e.b.getClient(context.Background(), e.storage); err != nil {
 		t.Fatal(err)
 	}
@@ -237,3 +238,7 @@ func TestBackend_ReportsRunningVersion(t *testing.T) {
 		t.Fatalf("running version %q, want %q", got, Version)
 	}
 }
+
+// idOf writes an ID as requests carry it: a string of digits, the form
+// Vault's policy checks compare.
+func idOf[T int | int64](id T) string { return strconv.FormatInt(int64(id), 10) }

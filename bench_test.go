@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/bulk"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/scope"
 )
 
 // The benchmarks mint tokens through HandleRequest against the emulator on
@@ -41,16 +42,16 @@ var benchRoles = []struct {
 	role  func(e *testEnv, repos []string) map[string]any
 }{
 	{name: "id", role: func(e *testEnv, _ []string) map[string]any {
-		return map[string]any{fieldInstallationID: e.sample.OrgInstallationID}
+		return map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)}
 	}},
 	{name: "owner", role: func(*testEnv, []string) map[string]any {
 		return map[string]any{fieldOwner: "acme"}
 	}},
 	{name: "repo1", role: func(e *testEnv, _ []string) map[string]any {
-		return map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldRepositories: "api"}
+		return map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID), fieldRepositories: "api"}
 	}},
-	{name: "repos500", fleet: maxRepositories, role: func(_ *testEnv, repos []string) map[string]any {
-		return map[string]any{fieldInstallationID: bulk.InstallationID, fieldRepositories: strings.Join(repos, ",")}
+	{name: "repos500", fleet: scope.MaxRepositories, role: func(_ *testEnv, repos []string) map[string]any {
+		return map[string]any{fieldInstallationID: idOf(bulk.InstallationID), fieldRepositories: strings.Join(repos, ",")}
 	}},
 }
 

@@ -25,7 +25,7 @@ func TestConcurrency_MintReadAndRewriteAtOnce(t *testing.T) {
 		{fieldClientID: testClientID, fieldBaseURL: e.emulator.URL() + "/api/v3", fieldPrivateKey: keyPEM},
 	}
 	e.mustWrite("roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api"})
-	e.mustWrite("roles/id", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e.mustWrite("roles/id", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 
 	const workers, rounds = 32, 8
 	var (

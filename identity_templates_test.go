@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 )
 
 // jwtAccessor is the mount accessor of the JWT auth method in these tests.
@@ -128,7 +129,7 @@ func TestIdentity_OwnerTemplate(t *testing.T) {
 // A template yielding owner/name needs the role's owner to check it against.
 func TestIdentity_OwnerSlashNameNeedsTheRolesOwner(t *testing.T) {
 	e := newTestEnv(t)
-	e.mustWrite("roles/by-id", map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldRepositories: repositoryTemplate})
+	e.mustWrite("roles/by-id", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID), fieldRepositories: repositoryTemplate})
 	resp, err := e.mintAs(actionsEntity("acme/api"), "by-id", nil)
 	requireUserError(t, resp, err, "set the role's owner")
 }
@@ -152,7 +153,7 @@ func TestIdentity_TemplatesAreValidatedOnWrite(t *testing.T) {
 }
 
 // A refused template is the request's input: the 400 repeats at most
-// maxQuotedInput bytes of it, however long it is and however the SDK
+// quote.MaxBytes bytes of it, however long it is and however the SDK
 // words its own complaint.
 func TestIdentity_RefusedTemplatesAreQuotedShort(t *testing.T) {
 	e := newTestEnv(t)
@@ -166,8 +167,8 @@ func TestIdentity_RefusedTemplatesAreQuotedShort(t *testing.T) {
 		} {
 			resp, err := e.do(logical.CreateOperation, "roles/bad", map[string]any{fieldOwner: "acme", field: value})
 			requireUserError(t, resp, err, field)
-			if n := strings.Count(resp.Error().Error(), "Z"); n > maxQuotedInput {
-				t.Errorf("%s: the 400 repeats %d bytes of the template; at most %d", field, n, maxQuotedInput)
+			if n := strings.Count(resp.Error().Error(), "Z"); n > quote.MaxBytes {
+				t.Errorf("%s: the 400 repeats %d bytes of the template; at most %d", field, n, quote.MaxBytes)
 			}
 		}
 	}

@@ -7,16 +7,14 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
-)
 
-// maxQuotedInput bounds how much of a rejected value an error repeats: a
-// megabyte of garbage should not come back as a megabyte of error.
-const maxQuotedInput = 64
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/scope"
+)
 
 // HandleRequest checks a request's fields against its path's schema before
 // the SDK parses them, then hands the request to the SDK. The SDK's own
@@ -66,8 +64,17 @@ func (b *backend) checkInput(req *logical.Request) *logical.Response {
 	if resp := rejectUnknownFields(req.Data, accepted, req.Operation); resp != nil {
 		return resp
 	}
-	for _, name := range sortedKeys(req.Data) {
+	raw := b.input[path].raw
+	for _, name := range quote.SortedKeys(req.Data) {
+		if slices.Contains(raw.fields, name) && req.Data[name] != nil {
+			continue
+		}
 		if err := checkValue(name, req.Data[name], accepted[name]); err != nil {
+			return logical.ErrorResponse(err.Error())
+		}
+	}
+	if raw.check != nil {
+		if err := raw.check(req.Operation, req.Data); err != nil {
 			return logical.ErrorResponse(err.Error())
 		}
 	}
@@ -95,9 +102,19 @@ type pathInput struct {
 	// which is checked here for every operation, so no handler has to;
 	// "" when the path captures none.
 	namePrefix string
+	raw        rawParser
 }
 
-func newInputRules(paths []*framework.Path, readsTakeParameters ...*framework.Path) inputRules {
+// rawParser reads some of a path's fields from the raw request, exactly as
+// Vault's ACL compared them, in place of the SDK's conversion (which
+// splits, trims and converts, and so reads a value otherwise than the
+// policy did). Its error is the 400.
+type rawParser struct {
+	fields []string
+	check  func(op logical.Operation, data map[string]any) error
+}
+
+func newInputRules(paths []*framework.Path, readsTakeParameters []*framework.Path, raw map[*framework.Path]rawParser) inputRules {
 	rules := make(inputRules, len(paths))
 	for _, path := range paths {
 		captured := regexp.MustCompile(path.Pattern).SubexpNames()
@@ -114,6 +131,7 @@ func newInputRules(paths []*framework.Path, readsTakeParameters ...*framework.Pa
 		if slices.Contains(readsTakeParameters, path) {
 			in.read = fields
 		}
+		in.raw = raw[path]
 		rules[path] = in
 	}
 	return rules
@@ -147,7 +165,7 @@ func rejectUnknownFields(data map[string]any, accepted map[string]*framework.Fie
 	var unknown []string
 	for name := range data {
 		if _, ok := accepted[name]; !ok {
-			unknown = append(unknown, quoteInput(name))
+			unknown = append(unknown, quote.Input(name))
 		}
 	}
 	if len(unknown) == 0 {
@@ -162,15 +180,15 @@ func rejectUnknownFields(data map[string]any, accepted map[string]*framework.Fie
 			strings.Join(unknown, ", "), op)
 	}
 	return logical.ErrorResponse("unknown field(s) %s; this path accepts %s",
-		strings.Join(unknown, ", "), strings.Join(sortedKeys(accepted), ", "))
+		strings.Join(unknown, ", "), strings.Join(quote.SortedKeys(accepted), ", "))
 }
 
 // checkValue converts a value the way the SDK will, and describes a failure
-// without repeating the value beyond maxQuotedInput bytes, or at all for a
+// without repeating the value beyond quote.MaxBytes, or at all for a
 // sensitive field.
 func checkValue(name string, value any, schema *framework.FieldSchema) error {
 	if value == nil {
-		return fmt.Errorf("%s is null: leave the field out to keep its value%s", name, clearHint(schema.Type))
+		return fmt.Errorf("%s is null: leave the field out to keep its value%s", name, clearHint(name))
 	}
 	fd := &framework.FieldData{Raw: map[string]any{name: value}, Schema: map[string]*framework.FieldSchema{name: schema}}
 	if _, _, err := fd.GetOkErr(name); err != nil {
@@ -179,13 +197,11 @@ func checkValue(name string, value any, schema *framework.FieldSchema) error {
 	return nil
 }
 
-// clearHint says how to clear a list or map field, for the error on a null.
-func clearHint(t framework.FieldType) string {
-	switch t {
-	case framework.TypeCommaStringSlice, framework.TypeCommaIntSlice:
-		return `, or send an empty value ("" or []) to clear it`
-	case framework.TypeKVPairs:
-		return `, or send an empty JSON object or list ({} or []) to clear it`
+// clearHint says how to widen a role's scope field, for the error on a
+// null: never by an empty value, which a policy cannot tell apart.
+func clearHint(field string) string {
+	if slices.Contains(scope.Fields, field) {
+		return fmt.Sprintf("; on a role, %s=%s means every one of the installation", field, scope.Every)
 	}
 	return ""
 }
@@ -216,7 +232,7 @@ func expectedForm(t framework.FieldType) string {
 }
 
 // describeValue says what kind of JSON value was sent, quoting a scalar
-// (cut to maxQuotedInput bytes) unless the field is sensitive.
+// (cut to quote.MaxBytes) unless the field is sensitive.
 func describeValue(value any, sensitive bool) string {
 	var kind string
 	switch value.(type) {
@@ -236,19 +252,5 @@ func describeValue(value any, sensitive bool) string {
 	if sensitive {
 		return kind + " (not shown: the field is sensitive)"
 	}
-	return kind + " " + quoteInput(fmt.Sprint(value))
-}
-
-// quoteInput quotes user input for an error message, cut to maxQuotedInput
-// bytes.
-func quoteInput(s string) string {
-	return strconv.Quote(cutInput(s))
-}
-
-// cutInput cuts s to maxQuotedInput bytes, marking the cut.
-func cutInput(s string) string {
-	if len(s) > maxQuotedInput {
-		s = strings.ToValidUTF8(s[:maxQuotedInput], "") + "…"
-	}
-	return s
+	return kind + " " + quote.Input(fmt.Sprint(value))
 }

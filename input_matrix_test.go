@@ -147,7 +147,7 @@ func copyMap(m map[string]any) map[string]any {
 // exactly as before.
 func TestInputMatrix_EveryBadInputIsA400(t *testing.T) {
 	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api,web", fieldPermissions: "contents=read"})
+	e.mustWrite("roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: []any{"api", "web"}, fieldPermissions: "contents=read"})
 	cases := badInputs(e)
 	if len(cases) < 40 {
 		t.Fatalf("only %d cases: the schema walk found too few fields", len(cases))

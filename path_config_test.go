@@ -55,7 +55,7 @@ func TestConfig_DefaultsToGitHubDotCom(t *testing.T) {
 func TestConfig_AcceptsPKCS8(t *testing.T) {
 	e := newUnconfiguredEnv(t)
 	e.mustWrite("config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs8PEM(t, e.key), fieldBaseURL: e.emulator.URL()})
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 	e.mustRead("token/ci")
 }
 
@@ -129,7 +129,7 @@ func TestConfig_PartialUpdateKeepsOtherFields(t *testing.T) {
 		t.Fatal("partial update lost the key")
 	}
 	// The client_id now signs: the emulator accepts it as the issuer.
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 	e.mustRead("token/ci")
 	last := e.emulator.Requests()[len(e.emulator.Requests())-1]
 	if last.JWT == nil || last.JWT.Issuer != testClientID {
@@ -156,7 +156,7 @@ func TestConfig_EnterpriseBaseURLWithAndWithoutSlash(t *testing.T) {
 		t.Run(suffix, func(t *testing.T) {
 			e := newUnconfiguredEnv(t)
 			e.mustWrite("config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: e.emulator.URL() + suffix})
-			e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+			e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 			e.mustRead("token/ci")
 			reqs := e.emulator.Requests()
 			if got := reqs[len(reqs)-1].Path; !strings.HasPrefix(got, "/api/v3/app/installations/") {
@@ -168,7 +168,7 @@ func TestConfig_EnterpriseBaseURLWithAndWithoutSlash(t *testing.T) {
 
 func TestConfig_ChangeDropsCachedClient(t *testing.T) {
 	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 	e.mustRead("token/ci")
 
 	// Point the engine at an App the emulator does not know: the very next
@@ -180,7 +180,7 @@ func TestConfig_ChangeDropsCachedClient(t *testing.T) {
 
 func TestConfig_Delete(t *testing.T) {
 	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 	if _, err := e.do(logical.DeleteOperation, "config", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -5,44 +5,42 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/scope"
 )
 
 const (
-	roleStoragePrefix = "roles/"
-
 	fieldName           = "name"
 	fieldInstallationID = "installation_id"
 	fieldOwner          = "owner"
 	fieldTTL            = "ttl"
-
-	// maxTokenTTL is the life of a GitHub installation token; a lease
-	// cannot usefully outlive it.
-	maxTokenTTL = time.Hour
 )
 
-var (
-	roleNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
-	// GitHub logins are letters, digits and '-'; Enterprise Managed Users
-	// add '_' and a short code.
-	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$`)
-)
-
-// role maps a name to one installation (by ID or by the account it is
-// installed on) and the scope of the tokens minted for it.
-type role struct {
-	InstallationID int64  `json:"installation_id,omitempty"`
-	Owner          string `json:"owner,omitempty"`
-	scope
-	TTL time.Duration `json:"ttl,omitempty"`
+// pathRoleList lists the roles.
+func pathRoleList(b *backend) *framework.Path {
+	return &framework.Path{
+		Pattern: "roles/?$",
+		DisplayAttrs: &framework.DisplayAttributes{
+			OperationPrefix: operationPrefix,
+			OperationSuffix: "roles",
+		},
+		Operations: map[logical.Operation]framework.OperationHandler{
+			logical.ListOperation: &framework.PathOperation{
+				Callback: b.pathRolesList,
+			},
+		},
+		HelpSynopsis:    "List the configured roles.",
+		HelpDescription: "Lists the names of all roles. Read roles/<name> for a role's installation and scope.",
+	}
 }
 
-func pathRoles(b *backend) []*framework.Path {
+// pathRole manages one role.
+func pathRole(b *backend) *framework.Path {
 	roleFields := map[string]*framework.FieldSchema{
 		fieldName: {
 			Type:        framework.TypeString,
@@ -50,53 +48,51 @@ func pathRoles(b *backend) []*framework.Path {
 			Required:    true,
 		},
 		fieldInstallationID: {
-			Type:        framework.TypeInt64,
-			Description: "ID of the App installation the role mints tokens for. Exactly one of installation_id or owner is required; setting one on update replaces the other.",
+			Type:        framework.TypeString,
+			Description: `ID of the App installation the role mints tokens for, as a string of digits ("12345"). Exactly one of installation_id or owner is required; setting one on update replaces the other.`,
 		},
 		fieldOwner: {
 			Type:        framework.TypeString,
-			Description: "Login of the organization or user the App is installed on; resolved to the installation through GitHub (case-insensitive). May be a Vault identity template, such as {{identity.entity.aliases.<accessor>.metadata.repository_owner}}, resolved for each caller. Exactly one of installation_id or owner is required.",
+			Description: "Login of the organization or user the App is installed on, spelled as GitHub spells it; resolved to the installation through GitHub. May be a Vault identity template, such as {{identity.entity.aliases.<accessor>.metadata.repository_owner}}, resolved for each caller. Exactly one of installation_id or owner is required.",
 		},
 		fieldTTL: {
 			Type:        framework.TypeDurationSecond,
 			Description: "Lease TTL of the role's tokens, at most 1h. Defaults to the token's remaining life (about 1h); the lease never outlives the token.",
 		},
 	}
-	maps.Copy(roleFields, scopeFields(roleScope, "the role's tokens may reach; none means every repository of the installation (permissions: every permission granted to it)"))
+	maps.Copy(roleFields, scopeFields(roleScopeFields))
 
-	return []*framework.Path{
-		{
-			Pattern: "roles/?$",
-			DisplayAttrs: &framework.DisplayAttributes{
-				OperationPrefix: operationPrefix,
-				OperationSuffix: "roles",
-			},
-			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.ListOperation: &framework.PathOperation{
-					Callback: b.pathRolesList,
-				},
-			},
-			HelpSynopsis:    "List the configured roles.",
-			HelpDescription: "Lists the names of all roles. Read roles/<name> for a role's installation and scope.",
+	return &framework.Path{
+		Pattern: "roles/(?P<name>.+)",
+		DisplayAttrs: &framework.DisplayAttributes{
+			OperationPrefix: operationPrefix,
+			OperationSuffix: "role",
 		},
-		{
-			Pattern: "roles/(?P<name>.+)",
-			DisplayAttrs: &framework.DisplayAttributes{
-				OperationPrefix: operationPrefix,
-				OperationSuffix: "role",
-			},
-			Fields:         roleFields,
-			ExistenceCheck: b.pathRoleExists,
-			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.CreateOperation: &framework.PathOperation{Callback: b.pathRoleWrite},
-				logical.UpdateOperation: &framework.PathOperation{Callback: b.pathRoleWrite},
-				logical.ReadOperation:   &framework.PathOperation{Callback: b.pathRoleRead},
-				logical.DeleteOperation: &framework.PathOperation{Callback: b.pathRoleDelete},
-			},
-			HelpSynopsis:    "Manage a role: an installation and the scope of the tokens minted for it.",
-			HelpDescription: pathRoleHelp,
+		Fields:         roleFields,
+		ExistenceCheck: b.pathRoleExists,
+		Operations: map[logical.Operation]framework.OperationHandler{
+			logical.CreateOperation: &framework.PathOperation{Callback: b.pathRoleWrite},
+			logical.UpdateOperation: &framework.PathOperation{Callback: b.pathRoleWrite},
+			logical.ReadOperation:   &framework.PathOperation{Callback: b.pathRoleRead},
+			logical.DeleteOperation: &framework.PathOperation{Callback: b.pathRoleDelete},
 		},
+		HelpSynopsis:    "Manage a role: an installation and the scope of the tokens minted for it.",
+		HelpDescription: pathRoleHelp,
 	}
+}
+
+// roleWriteParser checks a role write's scope and installation fields as
+// Vault's ACL compared them, before the SDK converts anything.
+var roleWriteParser = rawParser{
+	fields: append([]string{fieldInstallationID, fieldOwner}, scope.Fields...),
+	check: func(_ logical.Operation, data map[string]any) error {
+		d := &framework.FieldData{Raw: data}
+		if err := mergeInstallation(&role{InstallationID: 1}, d); err != nil {
+			return err
+		}
+		_, err := scope.ParseRoleUpdate(data)
+		return err
+	},
 }
 
 const pathRoleHelp = `
@@ -106,11 +102,14 @@ tokens minted for it to some repositories and permissions. Reading
 token/<name> mints a token with exactly that scope; a Vault policy on
 token/<name> decides who may.
 
-Writes are partial: fields left out keep their values. Send an empty value
-(repositories="") to clear a list.
+Writes are partial: fields left out keep their values. A list is sent by
+repeating the field (repositories=api repositories=web) or as a JSON array;
+a string names one item. repositories=* gives the role every repository of
+the installation and permissions=* every permission granted to it: widening
+a role is a value a Vault policy can allow or deny, never an empty one.
 
 Example:
-  vault write github/roles/ci owner=acme repositories=api,web \
+  vault write github/roles/ci owner=acme repositories=api repositories=web \
       permissions=contents=read permissions=pull_requests=write ttl=30m
 `
 
@@ -201,26 +200,18 @@ func mergeRole(stored *role, d *framework.FieldData) (*role, []string, error) {
 		copied := *stored
 		r = &copied
 	}
-
 	if err := mergeInstallation(r, d); err != nil {
 		return nil, nil, err
 	}
-	in, warnings, err := readScope(d, roleScope)
+	update, err := scope.ParseRoleUpdate(d.Raw)
 	if err != nil {
 		return nil, nil, err
 	}
-	if in.hasRepositories {
-		r.Repositories = in.Repositories
+	merged, err := update.Apply(r.scope())
+	if err != nil {
+		return nil, nil, err
 	}
-	if in.hasRepositoryIDs {
-		r.RepositoryIDs = in.RepositoryIDs
-	}
-	if err := checkRepositoryCount(r.scope); err != nil {
-		return nil, nil, fmt.Errorf("after this update, %w", err)
-	}
-	if in.hasPermissions {
-		r.Permissions = in.Permissions
-	}
+	r.setScope(merged)
 	if raw, ok := d.GetOk(fieldTTL); ok {
 		ttl := time.Duration(raw.(int)) * time.Second
 		if ttl <= 0 || ttl > maxTokenTTL {
@@ -228,26 +219,27 @@ func mergeRole(stored *role, d *framework.FieldData) (*role, []string, error) {
 		}
 		r.TTL = ttl
 	}
-	return r, warnings, nil
+	return r, update.Warnings(), nil
 }
 
 // mergeInstallation sets the role's installation from installation_id or
-// owner, of which a role has exactly one.
+// owner, of which a role has exactly one. Both are used as written, as a
+// Vault policy on roles/<name> compared them.
 func mergeInstallation(r *role, d *framework.FieldData) error {
-	rawID, hasID := d.GetOk(fieldInstallationID)
-	rawOwner, hasOwner := d.GetOk(fieldOwner)
+	rawID, hasID := d.Raw[fieldInstallationID]
+	rawOwner, hasOwner := d.Raw[fieldOwner]
 	switch {
 	case hasID && hasOwner:
 		return errors.New("set exactly one of installation_id or owner, not both")
 	case hasID:
-		id := rawID.(int64)
-		if id <= 0 {
-			return fmt.Errorf("installation_id must be a positive integer; got %d (list the App's installations with: vault list <mount>/installations)", id)
+		id, err := parseInstallationID(rawID)
+		if err != nil {
+			return err
 		}
 		r.InstallationID, r.Owner = id, ""
 	case hasOwner:
-		owner := strings.TrimSpace(rawOwner.(string))
-		if err := checkOwner(owner); err != nil {
+		owner, _ := rawOwner.(string)
+		if err := scope.CheckOwner(owner); err != nil {
 			return err
 		}
 		r.Owner, r.InstallationID = owner, 0
@@ -256,6 +248,20 @@ func mergeInstallation(r *role, d *framework.FieldData) error {
 		return errors.New("one of installation_id or owner is required: it names the installation the role mints tokens for")
 	}
 	return nil
+}
+
+// parseInstallationID reads an installation ID written as Vault's ACL
+// compares it: a string of decimal digits. A JSON number is never compared
+// with a policy's values, so denied_parameters would not see it; "007"
+// would pass a policy denying "7".
+func parseInstallationID(raw any) (int64, error) {
+	s, ok := raw.(string)
+	id, err := strconv.ParseInt(s, 10, 64)
+	if !ok || err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
+		return 0, errors.New(`installation_id must be a positive integer written as a string of decimal digits with no sign or leading zero, e.g. "12345" ` +
+			"(Vault's policy checks compare strings); list the App's installations with: vault list <mount>/installations")
+	}
+	return id, nil
 }
 
 func (b *backend) pathRoleDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
@@ -267,60 +273,4 @@ func (b *backend) pathRoleDelete(ctx context.Context, req *logical.Request, d *f
 	}
 	delete(b.roles, name)
 	return nil, nil
-}
-
-// checkOwner accepts a GitHub login or an identity template that yields one
-// at mint time.
-func checkOwner(owner string) error {
-	if isTemplate(owner) {
-		return validateTemplate(fieldOwner, owner)
-	}
-	if !ownerPattern.MatchString(owner) {
-		return fmt.Errorf("owner must be a GitHub organization or user login (letters, digits, '-' and '_'), or an identity template; got %s", quoteInput(owner))
-	}
-	return nil
-}
-
-func validateRoleName(name string) error {
-	if !roleNamePattern.MatchString(name) || name == "." || name == ".." {
-		return fmt.Errorf("role name %s is invalid: use 1 to 128 letters, digits, '-', '_' and '.' (not '.' or '..' alone)", quoteInput(name))
-	}
-	return nil
-}
-
-// getRole returns the named role from the cache or storage; nil when it
-// does not exist.
-func (b *backend) getRole(ctx context.Context, s logical.Storage, name string) (*role, error) {
-	b.lock.RLock()
-	r, ok := b.roles[name]
-	b.lock.RUnlock()
-	if ok {
-		return r, nil
-	}
-	b.lock.Lock()
-	defer b.lock.Unlock()
-	return b.loadRole(ctx, s, name)
-}
-
-// loadRole reads a role through the cache; b.lock must be held for writing.
-func (b *backend) loadRole(ctx context.Context, s logical.Storage, name string) (*role, error) {
-	if r, ok := b.roles[name]; ok {
-		return r, nil
-	}
-	entry, err := s.Get(ctx, roleStoragePrefix+name)
-	if err != nil || entry == nil {
-		return nil, err
-	}
-	r := new(role)
-	if err := entry.DecodeJSON(r); err != nil {
-		return nil, fmt.Errorf("decoding role %q: %w", name, err)
-	}
-	b.roles[name] = r
-	return r, nil
-}
-
-func (b *backend) forgetRole(name string) {
-	b.lock.Lock()
-	delete(b.roles, name)
-	b.lock.Unlock()
 }

@@ -1,6 +1,7 @@
 package githubapp
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -13,11 +14,11 @@ func TestRoles_CRUDAndList(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustWrite("roles/ci", map[string]any{
 		fieldOwner:        "acme",
-		fieldRepositories: "api,web",
+		fieldRepositories: []any{"api", "web"},
 		fieldPermissions:  []string{"contents=read", "pull_requests=write"},
 		fieldTTL:          "30m",
 	})
-	e.mustWrite("roles/deploy.prod", map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldRepositoryIDs: "7,8"})
+	e.mustWrite("roles/deploy.prod", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID), fieldRepositoryIDs: []any{"7", "8"}})
 
 	got := e.mustRead("roles/ci").Data
 	want := map[string]any{
@@ -53,7 +54,7 @@ func TestRoles_CRUDAndList(t *testing.T) {
 
 func TestRoles_PartialUpdate(t *testing.T) {
 	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api", fieldPermissions: map[string]any{"contents": "read"}})
+	e.mustWrite("roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api", fieldPermissions: []any{"contents=read"}})
 
 	e.mustWrite("roles/ci", map[string]any{fieldTTL: 600})
 	got := e.mustRead("roles/ci").Data
@@ -61,8 +62,8 @@ func TestRoles_PartialUpdate(t *testing.T) {
 		t.Fatalf("partial update lost fields: %v", got)
 	}
 
-	// Switching to installation_id replaces owner; an empty list clears.
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldRepositories: ""})
+	// Switching to installation_id replaces owner; * gives every repository.
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID), fieldRepositories: "*"})
 	got = e.mustRead("roles/ci").Data
 	if _, hasOwner := got[fieldOwner]; hasOwner || got[fieldInstallationID] != e.sample.OrgInstallationID {
 		t.Fatalf("installation switch: %v", got)
@@ -92,16 +93,19 @@ func TestRoles_ValidationMatrix(t *testing.T) {
 		want []string
 	}{
 		{"no installation", "roles/ci", map[string]any{fieldRepositories: "api"}, []string{"installation_id or owner"}},
-		{"both installation and owner", "roles/ci", map[string]any{fieldOwner: "acme", fieldInstallationID: 1}, []string{"installation_id or owner", "not both"}},
-		{"zero installation", "roles/ci", map[string]any{fieldInstallationID: 0}, []string{"installation_id"}},
+		{"both installation and owner", "roles/ci", map[string]any{fieldOwner: "acme", fieldInstallationID: idOf(1)}, []string{"installation_id or owner", "not both"}},
+		{"zero installation", "roles/ci", map[string]any{fieldInstallationID: idOf(0)}, []string{"installation_id"}},
 		{"installation not a number", "roles/ci", map[string]any{fieldInstallationID: "abc"}, []string{"installation_id"}},
+		{"installation as a JSON number", "roles/ci", map[string]any{fieldInstallationID: json.Number("5")}, []string{"installation_id", "as a string"}},
+		{"installation with a leading zero", "roles/ci", map[string]any{fieldInstallationID: "05"}, []string{"installation_id", "leading zero"}},
+		{"owner with white space", "roles/ci", map[string]any{fieldOwner: " acme"}, []string{"owner"}},
 		{"bad owner", "roles/ci", map[string]any{fieldOwner: "ac me"}, []string{"owner"}},
 		{"owner/repo in repositories", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "acme/api"}, []string{"repositories", `"api"`}},
 		{"bad repository name", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "a b"}, []string{"repositories", `"a b"`}},
 		{"repository named .", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "."}, []string{"repositories", `"."`}},
-		{"repository named ..", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api,.."}, []string{"repositories", `".."`}},
-		{"duplicate repository, mixed case", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api,API"}, []string{"repositories", "twice"}},
-		{"duplicate repository id", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositoryIDs: "5,5"}, []string{"repository_ids", "twice"}},
+		{"repository named ..", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: []any{"api", ".."}}, []string{"repositories", `".."`}},
+		{"duplicate repository, mixed case", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: []any{"api", "API"}}, []string{"repositories", "twice"}},
+		{"duplicate repository id", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositoryIDs: []any{"5", "5"}}, []string{"repository_ids", "twice"}},
 		{"negative repository id", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositoryIDs: "-5"}, []string{"repository_ids"}},
 		{"501 repositories", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: tooMany}, []string{"repositories", "500"}},
 		{"bad level", "roles/ci", map[string]any{fieldOwner: "acme", fieldPermissions: "contents=owner"}, []string{"permissions", `"owner"`, "read, write or admin"}},

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/scope"
 )
 
 const (
@@ -29,7 +30,7 @@ func pathToken(b *backend) *framework.Path {
 			Required:    true,
 		},
 	}
-	maps.Copy(fields, scopeFields(requestScope, "to narrow this one token to; each must stay inside the role's scope"))
+	maps.Copy(fields, scopeFields(requestScopeFields))
 	tokenResponses := map[int][]framework.Response{
 		http.StatusOK: {{Description: "OK", Fields: tokenResponseFields()}},
 	}
@@ -85,20 +86,39 @@ Examples:
 // (vault read github/token/ci repositories=api) narrows just as a write does,
 // rather than silently minting the role's full scope.
 func (b *backend) pathTokenMint(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	in, warnings, err := readScope(d, requestScope)
+	narrowing, warnings, err := scope.ParseRequest(d.Raw, sourceOf(req.Operation))
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
-	return b.mintToken(ctx, req, d.Get(fieldName).(string), in.scope, warnings)
+	return b.mintToken(ctx, req, d.Get(fieldName).(string), narrowing, warnings)
 }
 
-func (b *backend) mintToken(ctx context.Context, req *logical.Request, name string, narrowing scope, warnings []string) (*logical.Response, error) {
+// narrowingParser checks a token request's scope fields as Vault's ACL
+// compared them, before the SDK converts anything.
+var narrowingParser = rawParser{
+	fields: scope.Fields,
+	check: func(op logical.Operation, data map[string]any) error {
+		_, _, err := scope.ParseRequest(data, sourceOf(op))
+		return err
+	},
+}
+
+// sourceOf says where an operation's values came from: a read's from the
+// query string, a write's from its body.
+func sourceOf(op logical.Operation) scope.Source {
+	if op == logical.ReadOperation {
+		return scope.Query
+	}
+	return scope.Body
+}
+
+func (b *backend) mintToken(ctx context.Context, req *logical.Request, name string, narrowing scope.Scope, warnings []string) (*logical.Response, error) {
 	r, err := b.getRole(ctx, req.Storage, name)
 	if err != nil {
 		return nil, err
 	}
 	if r == nil {
-		return logical.ErrorResponse("role %s does not exist; create it with: vault write <mount>/roles/<name> ...", quoteInput(name)), nil
+		return logical.ErrorResponse("role %s does not exist; create it with: vault write <mount>/roles/<name> ...", quote.Input(name)), nil
 	}
 	app, err := b.getClient(ctx, req.Storage)
 	if err != nil {
@@ -111,12 +131,16 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if err != nil {
 		return roleFailure(name, err)
 	}
-	sc, err := t.scope.narrow(narrowing)
+	sc, err := t.scope.Narrow(narrowing)
 	if err != nil {
 		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
 	installationID, err := b.installationOf(ctx, app, t)
 	if err != nil {
+		var scopeErr *scopeError
+		if errors.As(err, &scopeErr) {
+			return logical.ErrorResponse("role %q: %s", name, err), nil
+		}
 		if githubStatus(err) == http.StatusNotFound {
 			return logical.ErrorResponse("role %q: the App is not installed on owner %q (GitHub answered 404 for it as an organization and as a user); install the App there or fix the role's owner", name, t.owner), nil
 		}
@@ -125,6 +149,10 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	tok, sent, err := b.mint(ctx, app, installationID, sc)
 	if err != nil {
 		return mintFailure(app, name, t, installationID, sent, err)
+	}
+	if err := scope.CheckSpelling(sent.Repositories, sent.RepositoryIDs, tok.Repositories); err != nil {
+		app.api.Discard(tok.Token, installationID, "a token for a repository spelled otherwise than asked")
+		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
 	// A sent mint completes even when the caller has left meanwhile, and
 	// Vault drops the response of a cancelled request: the token would live
@@ -147,7 +175,7 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 // the cache (renamed or deleted since), the list is fetched again and the
 // mint retried, once, and only if the list is old enough: no caller can
 // make every request a listing.
-func (b *backend) mint(ctx context.Context, app *appClient, installationID int64, sc scope) (*ghclient.InstallationToken, *scope, error) {
+func (b *backend) mint(ctx context.Context, app *appClient, installationID int64, sc scope.Scope) (*ghclient.InstallationToken, *scope.Scope, error) {
 	treq, fromCache, err := b.tokenRequest(ctx, app, installationID, sc)
 	if err != nil {
 		return nil, nil, err
@@ -162,7 +190,7 @@ func (b *backend) mint(ctx context.Context, app *appClient, installationID int64
 			tok, err = app.api.CreateInstallationToken(ctx, installationID, treq)
 		}
 	}
-	return tok, &scope{Repositories: treq.Repositories, RepositoryIDs: treq.RepositoryIDs, Permissions: treq.Permissions}, err
+	return tok, &scope.Scope{Repositories: treq.Repositories, RepositoryIDs: treq.RepositoryIDs, Permissions: treq.Permissions}, err
 }
 
 // roleFailure reports a role that cannot be resolved for the caller: a 400
@@ -178,13 +206,13 @@ func roleFailure(name string, err error) (*logical.Response, error) {
 // mintFailure reports a refused or failed mint (or the listing of
 // repositories before it, when sent is nil), and forgets an owner's
 // installation that GitHub no longer serves so the next request looks again.
-func mintFailure(app *appClient, name string, t target, installationID int64, sent *scope, err error) (*logical.Response, error) {
+func mintFailure(app *appClient, name string, t target, installationID int64, sent *scope.Scope, err error) (*logical.Response, error) {
 	var scopeErr *scopeError
 	if errors.As(err, &scopeErr) {
 		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
 	if t.owner != "" && installationGone(err) {
-		app.owners.forget(strings.ToLower(t.owner))
+		app.owners.forget(t.owner)
 	}
 	action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
 	switch {
@@ -198,15 +226,20 @@ func mintFailure(app *appClient, name string, t target, installationID int64, se
 }
 
 // installationOf returns the target's installation: its ID, or the one
-// GitHub finds on its owner (cached).
+// GitHub finds on its owner (cached). GitHub finds an owner whatever the
+// case it is written in; the plugin takes it only as GitHub spells it, as
+// a Vault policy on roles/<name> compared the role's spelling.
 func (b *backend) installationOf(ctx context.Context, app *appClient, t target) (int64, error) {
 	if t.owner == "" {
 		return t.installationID, nil
 	}
-	id, fresh, err := app.owners.lookup(ctx, strings.ToLower(t.owner), func(ctx context.Context, owner string) (int64, error) {
+	id, fresh, err := app.owners.lookup(ctx, t.owner, func(ctx context.Context, owner string) (int64, error) {
 		inst, err := app.api.FindInstallationByOwner(ctx, owner)
 		if err != nil {
 			return 0, err
+		}
+		if inst.Account.Login != owner {
+			return 0, &scopeError{fmt.Errorf("GitHub spells the owner %s as %s: write the role's owner as GitHub spells it", quote.Input(owner), quote.Input(inst.Account.Login))}
 		}
 		return inst.ID, nil
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 )
 
 // mint reads token/<role> and returns the response, failing on error.
@@ -59,8 +60,8 @@ func (e *testEnv) requireRevokes(resp *logical.Response, msg string) {
 func TestToken_MintForInstallationIDRole(t *testing.T) {
 	e := newTestEnv(t)
 	e.mustWrite("roles/ci", map[string]any{
-		fieldInstallationID: e.sample.OrgInstallationID,
-		fieldRepositories:   "api,web",
+		fieldInstallationID: idOf(e.sample.OrgInstallationID),
+		fieldRepositories:   []any{"api", "web"},
 		fieldPermissions:    "contents=read",
 	})
 	resp := e.mint("ci")
@@ -110,7 +111,7 @@ func TestToken_MintForInstallationIDRole(t *testing.T) {
 
 func TestToken_RoleWithoutScopeGetsWholeInstallation(t *testing.T) {
 	e := newTestEnv(t)
-	e.mustWrite("roles/all", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e.mustWrite("roles/all", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 	resp := e.mint("all")
 	info := e.tokenScope(resp)
 	if len(info.RepositoryNames) != len(acmeSelected) {
@@ -121,9 +122,9 @@ func TestToken_RoleWithoutScopeGetsWholeInstallation(t *testing.T) {
 	}
 }
 
-func TestToken_OwnerRoleResolvedOnceCaseInsensitively(t *testing.T) {
+func TestToken_OwnerRoleResolvedOnce(t *testing.T) {
 	e := newTestEnv(t)
-	e.mustWrite("roles/ci", map[string]any{fieldOwner: "ACME", fieldRepositories: "api"})
+	e.mustWrite("roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "api"})
 	for range 3 {
 		if got := e.mint("ci").Data[fieldInstallationID]; got != e.sample.OrgInstallationID {
 			t.Fatalf("installation_id %v, want %d", got, e.sample.OrgInstallationID)
@@ -134,6 +135,32 @@ func TestToken_OwnerRoleResolvedOnceCaseInsensitively(t *testing.T) {
 	}
 	if n := e.emulator.Count(http.MethodPost, "/app/installations/"); n != 3 {
 		t.Errorf("%d mints, want 3", n)
+	}
+}
+
+// GitHub finds an owner whatever its case; a Vault policy on roles/<name>
+// compared the role's spelling, so only GitHub's is taken.
+func TestToken_OwnerSpelledOtherwiseIsRefused(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustWrite("roles/ci", map[string]any{fieldOwner: "ACME"})
+	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
+	requireUserError(t, resp, err, `GitHub spells the owner "ACME" as "acme"`)
+	if n := e.emulator.Count(http.MethodPost, "/app/installations/"); n != 0 {
+		t.Errorf("%d mints for a misspelt owner, want 0", n)
+	}
+}
+
+// A repository asked for in another case than GitHub's reaches a token
+// GitHub spells its own way: revoked, and the caller told the spelling.
+func TestToken_RepositorySpelledOtherwiseIsRevoked(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	resp, err := e.do(logical.UpdateOperation, "token/ci", map[string]any{fieldRepositories: "API"})
+	requireUserError(t, resp, err, `GitHub spells "API" as "api"`)
+	if n := e.emulator.Count(http.MethodPost, "/app/installations/"); n != 1 {
+		t.Errorf("%d mints, want 1", n)
+	}
+	if live := e.emulator.LiveTokens(); live != 0 {
+		t.Errorf("%d live tokens after a refused spelling, want 0", live)
 	}
 }
 
@@ -171,20 +198,20 @@ func TestToken_Narrowing(t *testing.T) {
 	}{
 		{
 			name:      "subset of repositories and lower permission",
-			role:      map[string]any{fieldRepositories: "api,web", fieldPermissions: "contents=write,issues=read"},
-			request:   map[string]any{fieldRepositories: "API", fieldPermissions: "contents=read"},
+			role:      map[string]any{fieldRepositories: []any{"api", "web"}, fieldPermissions: []any{"contents=write", "issues=read"}},
+			request:   map[string]any{fieldRepositories: "api", fieldPermissions: "contents=read"},
 			wantRepos: []string{"api"}, wantPerms: map[string]string{"contents": "read"},
 		},
 		{
 			name:      "permissions only keeps the role's repositories",
-			role:      map[string]any{fieldRepositories: "api,web", fieldPermissions: "contents=write"},
+			role:      map[string]any{fieldRepositories: []any{"api", "web"}, fieldPermissions: "contents=write"},
 			request:   map[string]any{fieldPermissions: "contents=read"},
 			wantRepos: []string{"api", "web"}, wantPerms: map[string]string{"contents": "read"},
 		},
 		{
 			name:    "repository outside the role",
-			role:    map[string]any{fieldRepositories: "api,web"},
-			request: map[string]any{fieldRepositories: "api,docs"},
+			role:    map[string]any{fieldRepositories: []any{"api", "web"}},
+			request: map[string]any{fieldRepositories: []any{"api", "docs"}},
 			wantErr: []string{"docs", "outside"},
 		},
 		{
@@ -218,10 +245,10 @@ func TestToken_Narrowing(t *testing.T) {
 			wantPerms: map[string]string{"issues": "write"},
 		},
 		{
-			name:      "empty request lists do not widen",
-			role:      map[string]any{fieldRepositories: "api"},
-			request:   map[string]any{fieldRepositories: "", fieldPermissions: map[string]any{}},
-			wantRepos: []string{"api"},
+			name:    "an empty request list is refused, never read as no narrowing",
+			role:    map[string]any{fieldRepositories: "api"},
+			request: map[string]any{fieldRepositories: []any{}},
+			wantErr: []string{"repositories names nothing"},
 		},
 		{
 			name:    "bad level in request",
@@ -239,7 +266,7 @@ func TestToken_Narrowing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newTestEnv(t)
-			role := map[string]any{fieldInstallationID: e.sample.OrgInstallationID}
+			role := map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)}
 			for k, v := range tc.role {
 				role[k] = v
 			}
@@ -364,16 +391,16 @@ func TestToken_GitHubRefusalsReachTheUser(t *testing.T) {
 		want []string
 	}{
 		{"422 repository outside installation", func(e *testEnv) map[string]any {
-			return map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldRepositories: "dotfiles"}
+			return map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID), fieldRepositories: "dotfiles"}
 		}, []string{"422", "not accessible to the parent installation", "repositories dotfiles"}},
 		{"422 permission not granted", func(e *testEnv) map[string]any {
-			return map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldPermissions: "administration=write"}
+			return map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID), fieldPermissions: "administration=write"}
 		}, []string{"422", "not granted to this installation", "permissions administration=write"}},
 		{"403 suspended", func(e *testEnv) map[string]any {
-			return map[string]any{fieldInstallationID: e.sample.SuspendedInstallationID}
+			return map[string]any{fieldInstallationID: idOf(e.sample.SuspendedInstallationID)}
 		}, []string{"403", "suspended"}},
 		{"404 unknown installation", func(e *testEnv) map[string]any {
-			return map[string]any{fieldInstallationID: 987654321}
+			return map[string]any{fieldInstallationID: idOf(987654321)}
 		}, []string{"404", "Not Found", "987654321"}},
 		{"404 owner without installation", func(e *testEnv) map[string]any {
 			return map[string]any{fieldOwner: "nobody-here"}
@@ -393,7 +420,7 @@ func TestToken_KeyOfAnotherApp(t *testing.T) {
 	e := newTestEnv(t)
 	_, other := testKeys(t)
 	e.mustWrite("config", map[string]any{fieldPrivateKey: pkcs1PEM(other), fieldBaseURL: e.emulator.URL()})
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
 	requireUserError(t, resp, err, "the private key does not belong to app 4242")
 }
@@ -407,7 +434,7 @@ func TestToken_UnknownRoleAndBadName(t *testing.T) {
 	// The longest valid name is quoted no more than any other input.
 	resp, err = e.do(logical.ReadOperation, "token/"+strings.Repeat("r", 128), nil)
 	requireUserError(t, resp, err, "does not exist")
-	if n := strings.Count(resp.Error().Error(), "rr"); n > maxQuotedInput/2 {
+	if n := strings.Count(resp.Error().Error(), "rr"); n > quote.MaxBytes/2 {
 		t.Errorf("the 400 repeats the unknown role name at length: %s", resp.Error())
 	}
 }
@@ -415,7 +442,7 @@ func TestToken_UnknownRoleAndBadName(t *testing.T) {
 func TestToken_OpaqueLongTokens(t *testing.T) {
 	e := newTestEnv(t)
 	e.emulator.SetTokenFormat(true)
-	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: e.sample.OrgInstallationID})
+	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})
 	resp := e.mint("ci")
 	if tok := resp.Data[fieldToken].(string); len(tok) < 400 {
 		t.Fatalf("token %d chars; want GitHub's long format passed through", len(tok))

@@ -1,6 +1,8 @@
 package githubapp
 
 import (
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
+
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -64,7 +66,7 @@ func decodeRSAKey(block *pem.Block) (*rsa.PrivateKey, error) {
 	case "EC PRIVATE KEY":
 		return nil, errors.New("private_key is an ECDSA key; GitHub Apps use RSA keys")
 	default:
-		return nil, fmt.Errorf("private_key holds a PEM block of type %s; expected an RSA private key (RSA PRIVATE KEY or PRIVATE KEY)", quoteInput(block.Type))
+		return nil, fmt.Errorf("private_key holds a PEM block of type %s; expected an RSA private key (RSA PRIVATE KEY or PRIVATE KEY)", quote.Input(block.Type))
 	}
 }
 

@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/readme"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 )
 
 // TestREADMENumbers holds the README's "Limits and timings" table to the
-// constants of this package (ghclient checks its own rows).
+// constants of this package (ghclient and scope check their own rows).
 func TestREADMENumbers(t *testing.T) {
 	numbers, err := readme.Numbers("README.md")
 	if err != nil {
@@ -22,10 +23,7 @@ func TestREADMENumbers(t *testing.T) {
 		"cache.min_relist_age":      readme.Duration(minRelistAge),
 		"cache.failed_listing_ttl":  readme.Duration(failedListingTTL),
 		"cache.entries":             strconv.Itoa(cacheSize),
-		"token.max_repositories":    strconv.Itoa(maxRepositories),
-		"input.max_quoted_bytes":    readme.Bytes(maxQuotedInput),
-		"input.max_permissions":     strconv.Itoa(maxPermissionEntries),
-		"input.max_template_bytes":  readme.Bytes(maxTemplateBytes),
+		"input.max_quoted_bytes":    readme.Bytes(quote.MaxBytes),
 		"wal.retry_min_age":         readme.Duration(walRollbackMinAge),
 	} {
 		if got, ok := numbers[key]; !ok || got != want {

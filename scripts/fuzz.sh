@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 fuzztime=${1:-60s}
 
 targets=(
-	".:FuzzScopeNarrowing"
+	"./scope:FuzzNarrowing"
 	".:FuzzRoleWrite"
 	"./internal/ghemu:FuzzVerifyJWT"
 	"./ghclient:FuzzDecodeMintReply"

@@ -1,4 +1,4 @@
-package githubapp
+package scope
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/helper/identitytpl"
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 )
 
 // A role's owner and repositories may hold Vault identity templates, in the
@@ -23,26 +25,26 @@ import (
 // maxTemplateBytes bounds a template; real ones are under 100 bytes.
 const maxTemplateBytes = 512
 
-// isTemplate reports whether a role value holds an identity template.
-func isTemplate(s string) bool { return strings.Contains(s, "{{") || strings.Contains(s, "}}") }
+// IsTemplate reports whether a role value holds an identity template.
+func IsTemplate(s string) bool { return strings.Contains(s, "{{") || strings.Contains(s, "}}") }
 
-// validateTemplate checks a template's syntax with the SDK's parser, and
-// that every directive is an identity one: time templates would make a
-// scope that changes by the clock.
-func validateTemplate(field, tpl string) error {
+// ValidateTemplate checks a template's syntax with the SDK's parser, and
+// that every directive is an identity one that yields one value: time
+// templates would make a scope that changes by the clock.
+func ValidateTemplate(field, tpl string) error {
 	if len(tpl) > maxTemplateBytes {
 		return fmt.Errorf("%s: a template of %d bytes is longer than the %d allowed", field, len(tpl), maxTemplateBytes)
 	}
 	if _, err := framework.ValidateIdentityTemplate(tpl); err != nil {
 		// The SDK's message may quote the template, or a part of it, again.
-		return fmt.Errorf("%s: %s is not a valid identity template: %s", field, quoteInput(tpl), cutInput(err.Error()))
+		return fmt.Errorf("%s: %s is not a valid identity template: %s", field, quote.Input(tpl), quote.Cut(err.Error()))
 	}
 	for _, directive := range directives(tpl) {
 		if !singleValueDirective.MatchString(directive) {
 			return fmt.Errorf("%s: {{%s}} is not an identity template that yields one value; use "+
 				"{{identity.entity.id|name}}, {{identity.entity.metadata.<key>}}, "+
 				"{{identity.entity.aliases.<mount accessor>.id|name|metadata.<key>|custom_metadata.<key>}} or "+
-				"{{identity.groups.ids|names.<group>.id|name|metadata.<key>}}", field, cutInput(directive))
+				"{{identity.groups.ids|names.<group>.id|name|metadata.<key>}}", field, quote.Cut(directive))
 		}
 	}
 	return nil
@@ -67,41 +69,25 @@ func directives(tpl string) []string {
 	return out
 }
 
-// identity is the entity making a request, fetched from Vault only when a
-// role holds a template.
-type identity struct {
-	entityID string
-	entity   *logical.Entity
-	groups   []*logical.Group
-}
-
-// callerIdentity fetches the request's entity and its groups. A request
-// without one (a root token, or a token created outside any auth method)
-// yields a nil entity, which resolving a template reports.
-func callerIdentity(sys logical.SystemView, entityID string) (*identity, error) {
-	if entityID == "" {
-		return &identity{}, nil
-	}
-	entity, err := sys.EntityInfo(entityID)
-	if err != nil {
-		return nil, fmt.Errorf("looking up the caller's entity: %w", err)
-	}
-	groups, err := sys.GroupsForEntity(entityID)
-	if err != nil {
-		return nil, fmt.Errorf("looking up the caller's groups: %w", err)
-	}
-	return &identity{entityID: entityID, entity: entity, groups: groups}, nil
+// Identity is the entity making a request, as Vault describes it.
+// EntityID without Entity means Vault found no such entity; neither means
+// the request has none (a root token, or one issued outside any auth
+// method).
+type Identity struct {
+	EntityID string
+	Entity   *logical.Entity
+	Groups   []*logical.Group
 }
 
 // resolve fills a template in from the caller's identity. The errors name
 // the template and what was missing, for the 400 the caller sees: whole,
 // because the template is the role's (at most maxTemplateBytes, set by an
 // operator), not the caller's input, and a cut one would hide its fault.
-func (id *identity) resolve(field, tpl string) (string, error) {
+func (id *Identity) resolve(field, tpl string) (string, error) {
 	switch {
-	case id.entity == nil && id.entityID != "":
-		return "", fmt.Errorf("%s template %s needs the caller's identity, and Vault found no entity %q", field, tpl, id.entityID)
-	case id.entity == nil:
+	case id.Entity == nil && id.EntityID != "":
+		return "", fmt.Errorf("%s template %s needs the caller's identity, and Vault found no entity %q", field, tpl, id.EntityID)
+	case id.Entity == nil:
 		return "", fmt.Errorf("%s template %s needs the caller's identity, and the request has no entity "+
 			"(a root token, or a token not issued by an auth method, has none): log in through an auth method", field, tpl)
 	}
@@ -129,51 +115,44 @@ func (id *identity) resolve(field, tpl string) (string, error) {
 	return out, nil
 }
 
-func (id *identity) populate(tpl string) (string, error) {
+func (id *Identity) populate(tpl string) (string, error) {
 	_, out, err := identitytpl.PopulateString(identitytpl.PopulateStringInput{
 		String: tpl,
-		Entity: id.entity,
-		Groups: id.groups,
+		Entity: id.Entity,
+		Groups: id.Groups,
 		Mode:   identitytpl.ACLTemplating,
 	})
 	return out, err
 }
 
-// target is a role resolved for one caller: its templates filled in.
-type target struct {
-	installationID int64
-	owner          string
-	scope          scope // repositories: names and glob patterns
+// HasTemplates reports whether a role's owner or repositories need the
+// caller's identity.
+func HasTemplates(owner string, s Scope) bool {
+	return IsTemplate(owner) || slices.ContainsFunc(s.Repositories, IsTemplate)
 }
 
-// resolve fills the role's templates in for the caller whose entity is
-// entityID. A template that cannot be resolved, or yields a value that is
-// not a login or repository name, is a *scopeError (a 400): it never falls
-// back to a wider scope.
-func (r *role) resolve(sys logical.SystemView, entityID string) (target, error) {
-	t := target{installationID: r.InstallationID, owner: r.Owner, scope: r.scope}
-	if !r.hasTemplates() {
-		return t, nil
-	}
-	id, err := callerIdentity(sys, entityID)
-	if err != nil {
-		return t, err
-	}
-	if isTemplate(r.Owner) {
-		if t.owner, err = id.resolve(fieldOwner, r.Owner); err != nil {
-			return t, &scopeError{err}
+// ResolveTemplates fills a role's templates in for the caller. A template
+// that cannot be resolved, or yields a value that is not a login or
+// repository name, is an error: it never falls back to a wider scope.
+func ResolveTemplates(owner string, s Scope, id *Identity) (string, Scope, error) {
+	resolvedOwner := owner
+	if IsTemplate(owner) {
+		var err error
+		if resolvedOwner, err = id.resolve("owner", owner); err != nil {
+			return "", Scope{}, err
 		}
-		if !ownerPattern.MatchString(t.owner) {
-			return t, &scopeError{fmt.Errorf("owner template %s yields %s for the caller, which is not a GitHub login", r.Owner, quoteInput(t.owner))}
+		if !IsLogin(resolvedOwner) {
+			return "", Scope{}, fmt.Errorf("owner template %s yields %s for the caller, which is not a GitHub login", owner, quote.Input(resolvedOwner))
 		}
 	}
-	names := make([]string, 0, len(r.Repositories))
-	seen := make(map[string]bool, len(r.Repositories))
-	for _, entry := range r.Repositories {
+	names := make([]string, 0, len(s.Repositories))
+	seen := make(map[string]bool, len(s.Repositories))
+	for _, entry := range s.Repositories {
 		name := entry
-		if isTemplate(entry) {
-			if name, err = t.templatedRepository(id, entry); err != nil {
-				return t, &scopeError{err}
+		if IsTemplate(entry) {
+			var err error
+			if name, err = templatedRepository(id, entry, resolvedOwner); err != nil {
+				return "", Scope{}, err
 			}
 		}
 		if folded := strings.ToLower(name); !seen[folded] {
@@ -181,35 +160,32 @@ func (r *role) resolve(sys logical.SystemView, entityID string) (target, error) 
 			names = append(names, name)
 		}
 	}
-	t.scope.Repositories = names
-	return t, nil
-}
-
-func (r *role) hasTemplates() bool {
-	return isTemplate(r.Owner) || slices.ContainsFunc(r.Repositories, isTemplate)
+	out := s
+	out.Repositories = names
+	return resolvedOwner, out, nil
 }
 
 // templatedRepository resolves a repositories template to a repository
 // name. A value of the form owner/name, as GitHub Actions' repository claim
-// is, is accepted when its owner is the role's.
-func (t target) templatedRepository(id *identity, tpl string) (string, error) {
-	value, err := id.resolve(fieldRepositories, tpl)
+// is, is accepted when its owner is the role's, spelled alike.
+func templatedRepository(id *Identity, tpl, roleOwner string) (string, error) {
+	value, err := id.resolve(FieldRepositories, tpl)
 	if err != nil {
 		return "", err
 	}
 	name := value
 	if owner, repo, ok := strings.Cut(value, "/"); ok {
 		switch {
-		case t.owner == "":
+		case roleOwner == "":
 			return "", fmt.Errorf("repositories template %s yields %s, an owner/name, but the role names its installation by ID: set the role's owner so the owner can be checked",
-				tpl, quoteInput(value))
-		case !ownerPattern.MatchString(owner) || !strings.EqualFold(owner, t.owner):
-			return "", fmt.Errorf("repositories template %s yields %s, whose owner is not the role's owner %q", tpl, quoteInput(value), t.owner)
+				tpl, quote.Input(value))
+		case owner != roleOwner:
+			return "", fmt.Errorf("repositories template %s yields %s, whose owner is not the role's owner %q (spelled alike)", tpl, quote.Input(value), roleOwner)
 		}
 		name = repo
 	}
-	if !isRepositoryName(name) {
-		return "", fmt.Errorf("repositories template %s yields %s for the caller, which is not a repository name", tpl, quoteInput(value))
+	if !IsRepositoryName(name) {
+		return "", fmt.Errorf("repositories template %s yields %s for the caller, which is not a repository name", tpl, quote.Input(value))
 	}
 	return name, nil
 }
