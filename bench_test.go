@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -51,7 +50,7 @@ var benchRoles = []struct {
 		return map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID), fieldRepositories: "api"}
 	}},
 	{name: "repos500", fleet: scope.MaxRepositories, role: func(_ *testEnv, repos []string) map[string]any {
-		return map[string]any{fieldInstallationID: idOf(bulk.InstallationID), fieldRepositories: strings.Join(repos, ",")}
+		return map[string]any{fieldInstallationID: idOf(bulk.InstallationID), fieldRepositories: repos}
 	}},
 }
 

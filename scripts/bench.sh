@@ -92,7 +92,7 @@ setup() {
 	vault_cli write github/roles/id installation_id="$ORG_INSTALLATION_ID" >/dev/null
 	vault_cli write github/roles/owner owner=acme >/dev/null
 	vault_cli write github/roles/repo1 installation_id="$ORG_INSTALLATION_ID" repositories=api >/dev/null
-	jq '{installation_id: .bulk_installation_id, repositories: .bulk_repositories}' "$WORK/ghemu.json" |
+	jq '{installation_id: (.bulk_installation_id | tostring), repositories: .bulk_repositories}' "$WORK/ghemu.json" |
 		vault_cli write github/roles/repos500 - >/dev/null
 	mount_engine github-tls "$GHEMU_TLS_URL"
 	vault_cli write github-tls/roles/repo1 installation_id="$ORG_INSTALLATION_ID" repositories=api >/dev/null
@@ -279,8 +279,8 @@ bench_scale() {
 	setup
 	local body listed before
 	before=$(role_count)
-	body=$(jq -nc --argjson id "$ORG_INSTALLATION_ID" \
-		'{installation_id: $id, repositories: "api,web", permissions: {contents: "read"}}')
+	body=$(jq -nc --arg id "$ORG_INSTALLATION_ID" \
+		'{installation_id: $id, repositories: ["api", "web"], permissions: ["contents=read"]}')
 	# No warm-up: it would write the first roles twice.
 	vault_load roles-write "$SCALE_CLIENTS" 'github/roles/scale-{i}' -method POST -body "$body" \
 		-n "$SCALE_ROLES" -d 0 -warmup 0

@@ -32,7 +32,7 @@ run vault read github/config
 run vault list github/installations
 
 say "Two roles: ci (read-only on api and web) and admin (the whole installation)"
-run vault write github/roles/ci owner=acme repositories=api,web \
+run vault write github/roles/ci owner=acme repositories=api repositories=web \
 	permissions=contents=read permissions=metadata=read ttl=30m
 run vault write github/roles/admin installation_id="$ORG_INSTALLATION_ID"
 

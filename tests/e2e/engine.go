@@ -43,7 +43,7 @@ func (v *Vault) MountGitHub(t *testing.T, emu *Emulator, enableFlags ...string) 
 // whole org installation by ID.
 func (v *Vault) WriteRoles(t *testing.T, emu *Emulator) {
 	t.Helper()
-	v.MustCLI(t, "write", "github/roles/ci", "owner=acme", "repositories=api,web",
+	v.MustCLI(t, "write", "github/roles/ci", "owner=acme", "repositories=api", "repositories=web",
 		"permissions=contents=read", "permissions=metadata=read")
 	v.MustCLI(t, "write", "github/roles/admin", fmt.Sprintf("installation_id=%d", emu.Sample.OrgInstallationID))
 }
