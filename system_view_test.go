@@ -42,16 +42,25 @@ func TestReplicationCachingView_AsksVaultOncePerSecond(t *testing.T) {
 	}
 }
 
-// TestNoOperationIsMarkedForForwarding guards the premise of the cache: if
-// an operation ever asks to be forwarded, a stale replication state could
-// change its outcome, and the cache must be reconsidered.
-func TestNoOperationIsMarkedForForwarding(t *testing.T) {
-	e := newUnconfiguredEnv(t)
-	for _, p := range e.b.Paths {
-		for op, handler := range p.Operations {
-			if props := handler.Properties(); props.ForwardPerformanceStandby || props.ForwardPerformanceSecondary {
-				t.Errorf("%s %s is marked for forwarding", op, p.Pattern)
-			}
+// TestReplicationCachingView_StandbyAnswerNotReused: a standby forwards
+// what it is asked to mint; the moment it is promoted it must mint itself,
+// not wait out a cached "standby".
+func TestReplicationCachingView_StandbyAnswerNotReused(t *testing.T) {
+	inner := &countingView{SystemView: logical.TestSystemView(), state: consts.ReplicationPerformanceStandby}
+	view := newReplicationCachingView(inner)
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	view.now = func() time.Time { return now }
+
+	for range 3 {
+		if got := view.ReplicationState(); got != consts.ReplicationPerformanceStandby {
+			t.Fatalf("state %v, want the standby's", got)
 		}
+	}
+	if inner.calls != 3 {
+		t.Fatalf("a standby asked the server %d times in 3 requests, want every time", inner.calls)
+	}
+	inner.state = consts.ReplicationPerformancePrimary
+	if got := view.ReplicationState(); got != consts.ReplicationPerformancePrimary {
+		t.Fatalf("promoted, within the same second: state %v, want the active's", got)
 	}
 }
