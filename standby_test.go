@@ -44,8 +44,9 @@ func TestForwardedOperations(t *testing.T) {
 }
 
 // newStandby is the engine as a performance standby runs it: another
-// backend on the same (replicated, read-only) storage, whose server
-// reports it a standby.
+// backend on the same (replicated) storage, whose server reports it a
+// standby. The storage is writable here, so that its staying unchanged
+// shows that nothing was attempted.
 func (e *testEnv) newStandby() *testEnv {
 	e.t.Helper()
 	conf := logical.TestBackendConfig()
@@ -107,4 +108,31 @@ func TestStandbyForwardsMintsAndWrites(t *testing.T) {
 		t.Errorf("listing roles on the standby: %v, %v; want [ci]", resp, err)
 	}
 	active.mustRead("token/ci") // the active server still mints
+}
+
+// TestStandbyLeavesTheWALToTheActive: a standby's rollback manager runs too
+// (OpenBao's does), over the replicated WAL it cannot delete from. It must
+// not revoke at GitHub what the active server is retrying: every minute,
+// once per standby, for nothing.
+func TestStandbyLeavesTheWALToTheActive(t *testing.T) {
+	active := newRoleEnv(t, nil)
+	active.revocationOutage(failedDiscard)
+	active.mintForCallerWhoLeaves()
+	if n := len(active.walEntries()); n != 1 {
+		t.Fatalf("%d WAL entries after a failed discard; want 1", n)
+	}
+	standby := active.newStandby()
+	active.emulator.ResetRequests()
+
+	standby.rollback()
+	if reqs := active.emulator.Requests(); len(reqs) != 0 {
+		t.Errorf("the standby's rollback sent %d requests to GitHub (first: %s); want none", len(reqs), reqs[0].Route)
+	}
+	if live, wal := active.emulator.LiveTokens(), len(active.walEntries()); live != 1 || wal != 1 {
+		t.Errorf("after the standby's rollback: %d live tokens, %d WAL entries; want the entry left to the active server", live, wal)
+	}
+	active.rollback()
+	if live, wal := active.emulator.LiveTokens(), len(active.walEntries()); live != 0 || wal != 0 {
+		t.Errorf("after the active server's rollback: %d live tokens, %d WAL entries; want none", live, wal)
+	}
 }
