@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -72,14 +73,16 @@ func IdentifyServer(bin string) (Server, error) {
 	if err != nil {
 		return Server{}, fmt.Errorf("%s version: %w", bin, err)
 	}
-	// "Vault v1.21.0 (…)" or "OpenBao v2.5.5 (…)"
-	name, rest, _ := strings.Cut(strings.TrimSpace(string(out)), " v")
-	version, _, _ := strings.Cut(rest, " ")
-	if (name != Vault && name != OpenBao) || version == "" {
+	m := versionLine.FindStringSubmatch(string(out))
+	if m == nil {
 		return Server{}, fmt.Errorf("%s is neither Vault nor OpenBao: `version` prints %q", bin, firstLine(string(out)))
 	}
-	return Server{Bin: bin, Name: name, Version: version}, nil
+	return Server{Bin: bin, Name: m[1], Version: m[2]}, nil
 }
+
+// versionLine matches what `version` prints: "Vault v1.21.0, built …" or
+// "OpenBao v2.5.5 (…)".
+var versionLine = regexp.MustCompile(`^(Vault|OpenBao) v([0-9][0-9A-Za-z.+-]*)`)
 
 // BaseConfig is the configuration every server the project runs shares:
 // the plugin directory, and for Vault disable_mlock (OpenBao has dropped
