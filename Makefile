@@ -8,7 +8,7 @@ FUZZTIME    ?= 60s
 # CI_FUZZTIME is how long `make test` runs each fuzz target.
 CI_FUZZTIME ?= 10s
 
-.PHONY: all build vault test test-unit demo bench fuzz fmt vet clean release release-check lint
+.PHONY: all build vault openbao test test-unit demo bench fuzz fmt vet clean release release-check lint
 
 all: build
 
@@ -19,12 +19,19 @@ build:
 vault:
 	scripts/vault.sh >/dev/null
 
+# openbao provisions .tools/bin/bao from ../shared/openbao, next to the
+# repository, when that exists (see scripts/openbao.sh).
+openbao:
+	scripts/openbao.sh >/dev/null
+
 # test runs every suite: unit tests, the emulator's, the end-to-end
 # acceptance tests against a real Vault server (a dev server, a file-storage
-# server, a three-server Raft cluster, upgrades), each fuzz target briefly,
-# the reproducibility check of a release build, and the linter.
+# server, a three-server Raft cluster, upgrades) and against OpenBao (a
+# server, a three-server Raft cluster; skipped without an OpenBao), each
+# fuzz target briefly, the reproducibility check of a release build, and
+# the linter.
 test: build vault
-	VAULT_BIN=$(CURDIR)/.tools/bin/vault PLUGIN_BIN=$(CURDIR)/$(BIN) go test -race -count=1 -timeout 45m ./...
+	bao=$$(scripts/openbao.sh) && BAO_BIN=$$bao VAULT_BIN=$(CURDIR)/.tools/bin/vault PLUGIN_BIN=$(CURDIR)/$(BIN) go test -race -count=1 -timeout 45m ./...
 	scripts/fuzz.sh $(CI_FUZZTIME)
 	scripts/release-check.sh --quick
 	scripts/lint.sh

@@ -91,22 +91,27 @@ func pathConfig(b *backend) *framework.Path {
 			},
 		},
 		ExistenceCheck: b.pathConfigExists,
+		// Writes go to the active server; a standby's storage is read-only
+		// (system_view.go). Reads are served where they arrive.
 		Operations: map[logical.Operation]framework.OperationHandler{
 			logical.CreateOperation: &framework.PathOperation{
-				Callback:     b.pathConfigWrite,
-				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "configure"},
+				Callback:                  b.pathConfigWrite,
+				ForwardPerformanceStandby: true,
+				DisplayAttrs:              &framework.DisplayAttributes{OperationVerb: "configure"},
 			},
 			logical.UpdateOperation: &framework.PathOperation{
-				Callback:     b.pathConfigWrite,
-				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "configure"},
+				Callback:                  b.pathConfigWrite,
+				ForwardPerformanceStandby: true,
+				DisplayAttrs:              &framework.DisplayAttributes{OperationVerb: "configure"},
 			},
 			logical.ReadOperation: &framework.PathOperation{
 				Callback:     b.pathConfigRead,
 				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "read", OperationSuffix: "configuration"},
 			},
 			logical.DeleteOperation: &framework.PathOperation{
-				Callback:     b.pathConfigDelete,
-				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "delete", OperationSuffix: "configuration"},
+				Callback:                  b.pathConfigDelete,
+				ForwardPerformanceStandby: true,
+				DisplayAttrs:              &framework.DisplayAttributes{OperationVerb: "delete", OperationSuffix: "configuration"},
 			},
 		},
 		HelpSynopsis:    "Configure the GitHub App whose installation tokens this engine mints.",

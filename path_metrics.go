@@ -20,9 +20,13 @@ func pathMetrics(b *backend) *framework.Path {
 			OperationSuffix: "metrics",
 		},
 		Operations: map[logical.Operation]framework.OperationHandler{
+			// The counters are the process's that mints: the active
+			// server's. A standby's would count nearly nothing, and a
+			// scrape through a load balancer would jump between the two.
 			logical.ReadOperation: &framework.PathOperation{
-				Callback: b.pathMetricsRead,
-				Summary:  "This mount's metrics, in the Prometheus text exposition format.",
+				Callback:                  b.pathMetricsRead,
+				ForwardPerformanceStandby: true,
+				Summary:                   "This mount's metrics, in the Prometheus text exposition format.",
 				Responses: map[int][]framework.Response{
 					http.StatusOK: {{
 						Description: "The Prometheus text exposition format, as the raw body (not Vault's JSON envelope).",

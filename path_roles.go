@@ -70,11 +70,13 @@ func pathRole(b *backend) *framework.Path {
 		},
 		Fields:         roleFields,
 		ExistenceCheck: b.pathRoleExists,
+		// Writes go to the active server; a standby's storage is
+		// read-only (system_view.go).
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.CreateOperation: &framework.PathOperation{Callback: b.pathRoleWrite},
-			logical.UpdateOperation: &framework.PathOperation{Callback: b.pathRoleWrite},
+			logical.CreateOperation: &framework.PathOperation{Callback: b.pathRoleWrite, ForwardPerformanceStandby: true},
+			logical.UpdateOperation: &framework.PathOperation{Callback: b.pathRoleWrite, ForwardPerformanceStandby: true},
 			logical.ReadOperation:   &framework.PathOperation{Callback: b.pathRoleRead},
-			logical.DeleteOperation: &framework.PathOperation{Callback: b.pathRoleDelete},
+			logical.DeleteOperation: &framework.PathOperation{Callback: b.pathRoleDelete, ForwardPerformanceStandby: true},
 		},
 		HelpSynopsis:    "Manage a role: an installation and the scope of the tokens minted for it.",
 		HelpDescription: pathRoleHelp,

@@ -43,17 +43,22 @@ func pathToken(b *backend) *framework.Path {
 		},
 		Fields: fields,
 		Operations: map[logical.Operation]framework.OperationHandler{
+			// A standby could mint but not store the lease: the SDK refuses
+			// there before minting, and the server forwards the request to
+			// the active one (system_view.go).
 			logical.ReadOperation: &framework.PathOperation{
-				Callback:     b.pathTokenMint,
-				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "token"},
-				Summary:      "Mint an installation token with the role's scope, or narrowed by query parameters.",
-				Responses:    tokenResponses,
+				Callback:                  b.pathTokenMint,
+				ForwardPerformanceStandby: true,
+				DisplayAttrs:              &framework.DisplayAttributes{OperationSuffix: "token"},
+				Summary:                   "Mint an installation token with the role's scope, or narrowed by query parameters.",
+				Responses:                 tokenResponses,
 			},
 			logical.UpdateOperation: &framework.PathOperation{
-				Callback:     b.pathTokenMint,
-				DisplayAttrs: &framework.DisplayAttributes{OperationSuffix: "narrowed-token"},
-				Summary:      "Mint an installation token narrowed to some of the role's repositories and permissions.",
-				Responses:    tokenResponses,
+				Callback:                  b.pathTokenMint,
+				ForwardPerformanceStandby: true,
+				DisplayAttrs:              &framework.DisplayAttributes{OperationSuffix: "narrowed-token"},
+				Summary:                   "Mint an installation token narrowed to some of the role's repositories and permissions.",
+				Responses:                 tokenResponses,
 			},
 		},
 		HelpSynopsis:    "Mint a GitHub App installation token for a role, as a Vault lease.",

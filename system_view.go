@@ -8,16 +8,24 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-// replicationStateTTL is how long an answer to ReplicationState is reused.
+// replicationStateTTL is how long an active server's answer to
+// ReplicationState is reused.
 const replicationStateTTL = time.Second
 
-// replicationCachingView reuses Vault's answer to ReplicationState for a
-// second. The SDK asks for it on every request, to decide whether to refuse
-// operations marked for forwarding, and for an external plugin each answer
-// is a gRPC round trip to Vault: about a tenth of the plugin's CPU per
-// minted token, plus Vault's CPU and the round trip's latency. None of this
-// engine's operations is marked for forwarding, so a second-old answer
-// changes no outcome.
+// replicationCachingView reuses the server's answer to ReplicationState for
+// a second. The SDK asks for it on every request, to refuse the operations
+// marked ForwardPerformanceStandby on a performance standby (OpenBao's
+// standbys since 2.5, Vault Enterprise's), which the server then forwards
+// to the active one: minting and every storage write. For an external
+// plugin each answer is a gRPC round trip to the server: about a tenth of
+// the plugin's CPU per minted token, plus the server's CPU and the round
+// trip's latency.
+//
+// A stale answer cannot mint on a standby: a server tears down and sets up
+// every mount again, with a new backend and so a new view, whenever it
+// becomes or stops being a standby. A standby's answer is not reused
+// anyway, so that nothing the view holds can keep a promoted server from
+// minting; it costs a standby a round trip on a request it forwards.
 type replicationCachingView struct {
 	logical.SystemView
 	now    func() time.Time
@@ -39,6 +47,8 @@ func (v *replicationCachingView) ReplicationState() consts.ReplicationState {
 		return a.state
 	}
 	state := v.SystemView.ReplicationState()
-	v.cached.Store(&replicationAnswer{state: state, expires: now.Add(replicationStateTTL)})
+	if !state.HasState(consts.ReplicationPerformanceStandby) {
+		v.cached.Store(&replicationAnswer{state: state, expires: now.Add(replicationStateTTL)})
+	}
 	return state
 }

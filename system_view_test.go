@@ -20,38 +20,44 @@ func (c *countingView) ReplicationState() consts.ReplicationState {
 	return c.state
 }
 
-func TestReplicationCachingView_AsksVaultOncePerSecond(t *testing.T) {
-	inner := &countingView{SystemView: logical.TestSystemView(), state: consts.ReplicationPerformancePrimary}
-	view := newReplicationCachingView(inner)
-	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	view.now = func() time.Time { return now }
+// newFrozenView is a caching view over a server that answers state, on a
+// clock that moves only when the test moves *now.
+func newFrozenView(state consts.ReplicationState) (inner *countingView, view *replicationCachingView, now *time.Time) {
+	inner = &countingView{SystemView: logical.TestSystemView(), state: state}
+	view = newReplicationCachingView(inner)
+	at := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	view.now = func() time.Time { return at }
+	return inner, view, &at
+}
 
-	for range 100 {
-		if got := view.ReplicationState(); got != consts.ReplicationPerformancePrimary {
-			t.Fatalf("state %v", got)
+// requireAnswers asks the view n times and fails unless each answer is
+// want and the server has then been asked calls times in all.
+func requireAnswers(t *testing.T, inner *countingView, view *replicationCachingView, n int, want consts.ReplicationState, calls int) {
+	t.Helper()
+	for range n {
+		if got := view.ReplicationState(); got != want {
+			t.Fatalf("state %v, want %v", got, want)
 		}
 	}
-	if inner.calls != 1 {
-		t.Fatalf("%d calls to Vault within a second, want 1", inner.calls)
-	}
-
-	inner.state = consts.ReplicationPerformanceSecondary
-	now = now.Add(replicationStateTTL)
-	if got := view.ReplicationState(); got != consts.ReplicationPerformanceSecondary || inner.calls != 2 {
-		t.Fatalf("after a second: state %v after %d calls, want the new state from a second call", got, inner.calls)
+	if inner.calls != calls {
+		t.Fatalf("the server was asked %d times, want %d", inner.calls, calls)
 	}
 }
 
-// TestNoOperationIsMarkedForForwarding guards the premise of the cache: if
-// an operation ever asks to be forwarded, a stale replication state could
-// change its outcome, and the cache must be reconsidered.
-func TestNoOperationIsMarkedForForwarding(t *testing.T) {
-	e := newUnconfiguredEnv(t)
-	for _, p := range e.b.Paths {
-		for op, handler := range p.Operations {
-			if props := handler.Properties(); props.ForwardPerformanceStandby || props.ForwardPerformanceSecondary {
-				t.Errorf("%s %s is marked for forwarding", op, p.Pattern)
-			}
-		}
-	}
+func TestReplicationCachingView_AsksVaultOncePerSecond(t *testing.T) {
+	inner, view, now := newFrozenView(consts.ReplicationPerformancePrimary)
+	requireAnswers(t, inner, view, 100, consts.ReplicationPerformancePrimary, 1)
+	inner.state = consts.ReplicationPerformanceSecondary
+	*now = now.Add(replicationStateTTL)
+	requireAnswers(t, inner, view, 1, consts.ReplicationPerformanceSecondary, 2)
+}
+
+// TestReplicationCachingView_StandbyAnswerNotReused: a standby forwards
+// what it is asked to mint; the moment it is promoted it must mint itself,
+// not wait out a cached "standby".
+func TestReplicationCachingView_StandbyAnswerNotReused(t *testing.T) {
+	inner, view, _ := newFrozenView(consts.ReplicationPerformanceStandby)
+	requireAnswers(t, inner, view, 3, consts.ReplicationPerformanceStandby, 3)
+	inner.state = consts.ReplicationPerformancePrimary // promoted, within the same second
+	requireAnswers(t, inner, view, 1, consts.ReplicationPerformancePrimary, 4)
 }

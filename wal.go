@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/consts"
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
@@ -33,6 +34,10 @@ const (
 	// was minted for may be gone.
 	walWriteTimeout = 10 * time.Second
 )
+
+// errWALLeftToActive keeps a standby from retrying, or deleting, a WAL
+// entry.
+var errWALLeftToActive = errors.New("a performance standby leaves the WAL to the active server")
 
 // undeliveredToken is a WAL entry: a live token to revoke at BaseURL. Vault
 // stores it as JSON and hands it back decoded into a map.
@@ -76,6 +81,12 @@ func (b *backend) keepUndelivered(baseURL string) func(ghclient.UndeliveredToken
 // failure is logged here: Vault's rollback manager does not log what the
 // framework reports of a WAL entry.
 func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind string, data any) error {
+	// A performance standby's rollback manager runs too (OpenBao's, since
+	// 2.5), over the WAL it shares with the active server but cannot
+	// delete from: the active server retries each entry.
+	if b.System().ReplicationState().HasState(consts.ReplicationPerformanceStandby) {
+		return errWALLeftToActive
+	}
 	u, err := decodeUndelivered(kind, data, time.Now())
 	if err != nil {
 		b.Logger().Error("dropping a WAL entry that cannot be retried", "kind", kind, "error", err)

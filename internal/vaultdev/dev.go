@@ -1,7 +1,8 @@
 // Package vaultdev runs real Vault servers with this plugin registered by
 // SHA-256: the one way the end-to-end tests, the demo and the benchmarks
 // start Vault. The tests use it as a library; scripts/lib.sh through its
-// command, cmd/vaultdev.
+// command, cmd/vaultdev. It runs OpenBao's server the same way: OpenBao
+// keeps Vault's API, CLI (as bao) and plugin protocol.
 package vaultdev
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -31,12 +33,13 @@ const DevRootToken = "root"
 // StartTimeout bounds the wait for a server to answer.
 const StartTimeout = 60 * time.Second
 
-// Dev is a `vault server -dev` with the plugin registered.
+// Dev is a `vault server -dev` (or `bao server -dev`) with the plugin
+// registered.
 type Dev struct {
 	Addr    string // http://127.0.0.1:PORT
 	Token   string // the root token
 	Dir     string // plugins/, home/, vault.log
-	Vault   string // the vault binary
+	Vault   string // the server binary: vault, or OpenBao's bao
 	Process *Process
 	// PluginSHA256 is the registered plugin's SHA-256.
 	PluginSHA256 string
@@ -44,16 +47,66 @@ type Dev struct {
 
 // DevConfig says how to start a dev server.
 type DevConfig struct {
-	Vault, Plugin string // the binaries
+	Vault, Plugin string // the binaries; Vault may be OpenBao's bao
 	Version       string // the plugin's version, as registered
 	Dir           string // an empty directory of the server's own
-	LogLevel      string // Vault's -log-level; "" is info
+	LogLevel      string // the server's -log-level; "" is info
 	PluginEnv     []string
+}
+
+// The servers the project runs, as `version` names them.
+const (
+	Vault   = "Vault"
+	OpenBao = "OpenBao"
+)
+
+// Server is a server binary and which server it is.
+type Server struct {
+	Bin     string
+	Name    string // Vault or OpenBao
+	Version string // x.y.z
+}
+
+// IdentifyServer asks a binary which server it is.
+func IdentifyServer(bin string) (Server, error) {
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		return Server{}, fmt.Errorf("%s version: %w", bin, err)
+	}
+	m := versionLine.FindStringSubmatch(string(out))
+	if m == nil {
+		return Server{}, fmt.Errorf("%s is neither Vault nor OpenBao: `version` prints %q", bin, firstLine(string(out)))
+	}
+	return Server{Bin: bin, Name: m[1], Version: m[2]}, nil
+}
+
+// versionLine matches what `version` prints: "Vault v1.21.0, built …" or
+// "OpenBao v2.5.5 (…)".
+var versionLine = regexp.MustCompile(`^(Vault|OpenBao) v([0-9][0-9A-Za-z.+-]*)`)
+
+// BaseConfig is the configuration every server the project runs shares:
+// the plugin directory, and for Vault disable_mlock (OpenBao has dropped
+// mlock, and warns of the setting).
+func (s Server) BaseConfig(pluginDir string) string {
+	cfg := fmt.Sprintf("plugin_directory = %q\n", pluginDir)
+	if s.Name == Vault {
+		cfg += "disable_mlock    = true\n"
+	}
+	return cfg
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // StartDev starts a dev server on a free loopback port, waits until it
 // answers, and registers the plugin. On error nothing is left running.
 func StartDev(c DevConfig) (*Dev, error) {
+	server, err := IdentifyServer(c.Vault)
+	if err != nil {
+		return nil, err
+	}
 	if err := PrepareDir(c.Dir); err != nil {
 		return nil, err
 	}
@@ -62,12 +115,12 @@ func StartDev(c DevConfig) (*Dev, error) {
 		return nil, err
 	}
 	cfg := filepath.Join(c.Dir, "extra.hcl")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "plugin_directory = %q\ndisable_mlock = true\n", filepath.Join(c.Dir, "plugins")), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(server.BaseConfig(filepath.Join(c.Dir, "plugins"))), 0o600); err != nil {
 		return nil, err
 	}
 	args := []string{"server", "-dev", "-dev-root-token-id=" + DevRootToken, "-dev-listen-address=" + addr,
 		"-config=" + cfg, "-log-level=" + cmp.Or(c.LogLevel, "info")}
-	proc, err := StartProcess("Vault", filepath.Join(c.Dir, "vault.log"), c.Vault, args, CleanEnv(filepath.Join(c.Dir, "home")))
+	proc, err := StartProcess(server.Name, filepath.Join(c.Dir, "vault.log"), c.Vault, args, CleanEnv(filepath.Join(c.Dir, "home")))
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +131,7 @@ func StartDev(c DevConfig) (*Dev, error) {
 	}
 	if err != nil {
 		proc.Kill()
-		return nil, fmt.Errorf("%w\nVault's log:\n%s", err, proc.LogTail(20))
+		return nil, fmt.Errorf("%w\n%s's log:\n%s", err, server.Name, proc.LogTail(20))
 	}
 	return d, nil
 }
@@ -170,19 +223,20 @@ func WaitHTTP(addr string, proc *Process, client *http.Client) error {
 			return nil
 		}
 		if !proc.Running() {
-			return errors.New("vault exited while starting")
+			return errors.New("the server exited while starting")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("vault did not answer at %s within %s", addr, StartTimeout)
+	return fmt.Errorf("the server did not answer at %s within %s", addr, StartTimeout)
 }
 
-// CleanEnv is the environment of every vault process: this one's minus
-// any VAULT_* setting of the developer's, with HOME in home.
+// CleanEnv is the environment of every vault or bao process: this one's
+// minus any VAULT_* or BAO_* setting of the developer's (bao prefers
+// BAO_ADDR to the VAULT_ADDR it is given), with HOME in home.
 func CleanEnv(home string, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VAULT_") && !strings.HasPrefix(kv, "HOME=") {
+		if !strings.HasPrefix(kv, "VAULT_") && !strings.HasPrefix(kv, "BAO_") && !strings.HasPrefix(kv, "HOME=") {
 			env = append(env, kv)
 		}
 	}

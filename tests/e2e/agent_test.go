@@ -73,7 +73,7 @@ template {
 		t.Fatal(err)
 	}
 
-	agent := startProcess(t, "Vault Agent", filepath.Join(dir, "agent.log"), v.bins.vault,
+	agent := startProcess(t, "Vault Agent", filepath.Join(dir, "agent.log"), v.bins.server.Bin,
 		[]string{"agent", "-config=" + config}, vaultdev.CleanEnv(v.path("home")))
 	t.Cleanup(func() {
 		agent.Kill()

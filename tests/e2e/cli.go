@@ -32,7 +32,7 @@ func (v *Vault) run(t *testing.T, token string, env []string, args []string) Res
 	if v.caCert != "" {
 		env = append(env, "VAULT_CACERT="+v.caCert)
 	}
-	return runVault(t, v.bins.vault, env, args...)
+	return runVault(t, v.bins.server.Bin, env, args...)
 }
 
 // CLI runs the vault CLI as root.

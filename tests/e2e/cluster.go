@@ -11,10 +11,10 @@ import (
 // cluster that keeps a majority when one server dies.
 const clusterSize = 3
 
-// Cluster is a Vault HA cluster on integrated storage (Raft), set up as in
-// production: servers on loopback, TLS on the API with a CA of the test's,
-// one unseal key and root token for all, the plugin binary in every
-// server's plugin directory and registered once.
+// Cluster is an HA cluster of Vault or OpenBao servers on integrated
+// storage (Raft), set up as in production: servers on loopback, TLS on the
+// API with a CA of the test's, one unseal key and root token for all, the
+// plugin binary in every server's plugin directory and registered once.
 type Cluster struct {
 	Nodes []*Vault
 }
@@ -22,12 +22,12 @@ type Cluster struct {
 // StartCluster starts the servers, initialises the first, unseals every
 // one (the others join the first through retry_join as they are
 // unsealed) and registers the plugin once: the catalog is replicated.
-func StartCluster(t *testing.T) *Cluster {
+func StartCluster(t *testing.T, b binaries) *Cluster {
 	t.Helper()
 	certs := newServerTLS(t)
 	c := &Cluster{}
 	for range clusterSize {
-		v := newVault(t)
+		v := newVault(t, b)
 		v.Addr = "https://" + freeAddr(t)
 		v.caCert = certs.CACert
 		c.Nodes = append(c.Nodes, v)
@@ -95,12 +95,10 @@ listener "tcp" {
 }
 api_addr         = %q
 cluster_addr     = "https://%s"
-plugin_directory = %q
-disable_mlock    = true
 log_level        = "debug"
 `, v.path("raft"), nodeID, joins.String(),
 		strings.TrimPrefix(v.Addr, "https://"), clusterAddr, certs.Cert, certs.Key,
-		v.Addr, clusterAddr, v.path("plugins"))
+		v.Addr, clusterAddr) + v.bins.server.BaseConfig(v.path("plugins"))
 }
 
 // waitJoinChallenge waits until a joiner has fetched the leader's join

@@ -4,8 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-version"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 // loadClients is how many clients mint at once during the failover:
@@ -13,27 +18,52 @@ import (
 // cores that also run three servers.
 const loadClients = 4
 
-// TestCluster runs the engine on a three-server Raft cluster over TLS, as
-// production does, and kills the active server under load.
+// takeoverToMinting bounds how long after a new leader becomes active
+// minting works through every surviving server: the election is the
+// failover's time; the survivors' own part, learning of the new leader
+// (and for a standby serving reads, setting its mounts up again), is
+// short.
+const takeoverToMinting = 5 * time.Second
+
+// replicationTimeout bounds how far a standby serving reads may lag
+// behind a write it forwarded.
+const replicationTimeout = 10 * time.Second
+
+// TestCluster runs the engine on a three-server Vault Raft cluster over
+// TLS, as production does, and kills the active server under load.
 func TestCluster(t *testing.T) {
 	t.Parallel()
+	testCluster(t, requireBinaries(t))
+}
+
+// TestOpenBaoCluster is TestCluster on OpenBao, in its default
+// configuration: since 2.5 its standbys serve reads themselves, running
+// the plugin, which must leave minting and every write to the active
+// server.
+func TestOpenBaoCluster(t *testing.T) {
+	t.Parallel()
+	testCluster(t, requireOpenBao(t))
+}
+
+func testCluster(t *testing.T, b binaries) {
 	emu := StartEmulator(t)
-	c := StartCluster(t)
+	c := StartCluster(t, b)
 	c.Nodes[0].MountGitHub(t, emu)
 	c.Nodes[0].WriteRoles(t, emu)
 
 	// The leader is looked up when needed: on a loaded machine a server
 	// starved of CPU for a heartbeat timeout (1 s) can lose leadership.
 	for i, v := range c.Nodes {
-		t.Run(fmt.Sprintf("node%d mints, narrows, lists roles and revokes", i+1), func(t *testing.T) {
-			if v != c.Leader(t) {
-				v.RequireStandby(t) // so every request below is forwarded
+		t.Run(fmt.Sprintf("node%d writes, mints, narrows, lists roles and revokes", i+1), func(t *testing.T) {
+			leader := c.Leader(t)
+			if v != leader {
+				v.RequireStandby(t) // so that every write and mint below is forwarded
 			}
-			requireServes(t, v, emu)
+			requireServes(t, v, leader, emu)
 		})
 	}
 
-	t.Run("Vault Agent renders a token through a standby over TLS", func(t *testing.T) {
+	t.Run("the agent renders a token through a standby over TLS", func(t *testing.T) {
 		standby := c.Standby(t, c.Leader(t))
 		standby.RequireStandby(t)
 		agent, rendered := startAgent(t, standby, standby.CIToken(t))
@@ -51,7 +81,7 @@ func TestCluster(t *testing.T) {
 		killed = failOver(t, c, emu)
 	})
 
-	t.Run("the old leader rejoins and forwards", func(t *testing.T) {
+	t.Run("the old leader rejoins and serves", func(t *testing.T) {
 		if killed == nil {
 			t.Fatal("no server was killed: the failover did not run")
 		}
@@ -59,27 +89,84 @@ func TestCluster(t *testing.T) {
 		killed.unseal(t)
 		c.WaitVoters(t, c.Leader(t))
 		killed.RequireStandby(t)
-		requireServes(t, killed, emu)
+		requireServes(t, killed, c.Leader(t), emu)
 	})
 }
 
-// requireServes mints, narrows, lists roles and revokes through v,
-// checking each outcome at GitHub.
-func requireServes(t *testing.T, v *Vault, emu *Emulator) {
+// requireServes rewrites the config, writes, reads and deletes a role,
+// mints, narrows, lists roles and revokes through v, whose active server
+// is leader, checking each outcome at GitHub, which must mint exactly the
+// tokens handed out.
+func requireServes(t *testing.T, v, leader *Vault, emu *Emulator) {
 	t.Helper()
+	requireWrites(t, v, emu)
+	mintsBefore := emu.Count(http.MethodPost, "/app/installations/")
 	m := v.Mint(t, v.Token, "read", "github/token/ci")
 	wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
 	narrowed := v.Mint(t, v.Token, "write", "github/token/ci", "repositories=api")
 	wantMinted(t, emu, narrowed, emu.Sample.OrgInstallationID, []string{"api"}, ciPermissions)
+	if n := emu.Count(http.MethodPost, "/app/installations/") - mintsBefore; n != 2 {
+		t.Errorf("GitHub minted %d tokens for the 2 handed out; want one each", n)
+	}
 	wantRoleList(t, v, "admin", "ci")
+	revoker := v
+	if v != leader && !standbyRevokes(v.bins.server) {
+		requireRevokeRefused(t, v, leader, emu, m)
+		revoker = leader
+	}
 	for _, lease := range []Minted{m, narrowed} {
-		v.MustCLI(t, "lease", "revoke", "-sync", lease.LeaseID)
+		revoker.MustCLI(t, "lease", "revoke", "-sync", lease.LeaseID)
 		emu.RequireRevoked(t, lease.Token)
 	}
 }
 
+// standbyRevokes reports whether the server's standbys revoke leases, by
+// forwarding the revocation to the active server. OpenBao's standbys,
+// which serve requests themselves since 2.5, try it themselves and fail
+// on their read-only storage until 2.6.2 (openbao/openbao#3766).
+func standbyRevokes(s vaultdev.Server) bool {
+	return s.Name == vaultdev.Vault || !version.Must(version.NewVersion(s.Version)).LessThan(version.Must(version.NewVersion("2.6.2")))
+}
+
+// requireRevokeRefused checks what `lease revoke -sync` does through such
+// a standby: the server fails (HTTP 500) after the plugin, run on the
+// standby, has revoked the token at GitHub, and the lease is left for the
+// active server to revoke.
+func requireRevokeRefused(t *testing.T, standby, leader *Vault, emu *Emulator, m Minted) {
+	t.Helper()
+	r := standby.CLI(t, "lease", "revoke", "-sync", m.LeaseID)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "Code: 500") || !strings.Contains(r.Stderr, "storage is read-only") {
+		t.Errorf("lease revoke through an %s %s standby: exit %d, %s; want HTTP 500, storage is read-only",
+			standby.bins.server.Name, standby.bins.server.Version, r.Code, r.Stderr)
+	}
+	if !emu.TokenInfo(t, m.Token).Revoked {
+		t.Error("the failed revocation through the standby left the token live at GitHub; want it revoked")
+	}
+	leader.MustCLI(t, "lease", "lookup", m.LeaseID)
+}
+
+// requireWrites rewrites the config (a partial write of what it holds)
+// and writes, reads back and deletes a role, through v. A standby that
+// serves reads (OpenBao's) may answer from storage a moment behind the
+// active server's write, so the reads back wait for the write.
+func requireWrites(t *testing.T, v *Vault, emu *Emulator) {
+	t.Helper()
+	v.MustCLI(t, "write", "github/config", fmt.Sprintf("app_id=%d", appID))
+	v.MustCLI(t, "write", "github/roles/probe", fmt.Sprintf("installation_id=%d", emu.Sample.OrgInstallationID), "repositories=docs")
+	var last Result
+	waitUntil(t, replicationTimeout, "role probe to read back through "+v.Addr, func() bool {
+		last = v.CLI(t, "read", "-field=repositories", "github/roles/probe")
+		return last.Code == 0 && strings.TrimSpace(last.Stdout) == "[docs]"
+	}, func() string { return fmt.Sprintf("exit %d, %q", last.Code, last.Stdout+last.Stderr) })
+	v.MustCLI(t, "delete", "github/roles/probe")
+	waitUntil(t, replicationTimeout, "role probe to be gone through "+v.Addr, func() bool {
+		last = v.CLI(t, "read", "github/roles/probe")
+		return last.Code == 2 && strings.Contains(last.Stderr, "No value found")
+	}, func() string { return fmt.Sprintf("exit %d, %q", last.Code, last.Stdout+last.Stderr) })
+}
+
 // failOver kills the active server with SIGKILL while clients mint
-// through a standby, measures what the clients saw, revokes every lease
+// through both standbys (one of which takes over), measures what the clients saw, revokes every lease
 // from the new leader and counts the tokens no lease accounts for. It
 // returns the killed server.
 func failOver(t *testing.T, c *Cluster, emu *Emulator) *Vault {
@@ -88,17 +175,19 @@ func failOver(t *testing.T, c *Cluster, emu *Emulator) *Vault {
 	c.WaitVoters(t, old) // a non-voter cannot take over
 	// Start with no lease, so that the lease count below is the load's.
 	old.MustCLI(t, "lease", "revoke", "-sync", "-prefix", "github/token/")
-	standby := c.Standby(t, old)
-	standby.RequireStandby(t)
+	survivors := slices.DeleteFunc(c.Running(), func(v *Vault) bool { return v == old })
+	for _, v := range survivors {
+		v.RequireStandby(t)
+	}
 	tokensBefore := emu.TokenValues()
 
-	load := startMintLoad(t, standby, loadClients)
-	waitUntil(t, 30*time.Second, "the clients to mint through the standby", func() bool {
+	load := startMintLoad(t, survivors, loadClients)
+	waitUntil(t, 30*time.Second, "the clients to mint through the standbys", func() bool {
 		return load.Successes() >= 3*loadClients
 	})
 	killedAt := old.Kill(t)
 	var recoveredAt time.Time
-	waitUntil(t, startTimeout, "minting through the standby to work again", func() bool {
+	waitUntil(t, startTimeout, "minting through every survivor to work again", func() bool {
 		recoveredAt = load.RecoveredAt(killedAt)
 		return !recoveredAt.IsZero()
 	})
@@ -128,14 +217,17 @@ func failOver(t *testing.T, c *Cluster, emu *Emulator) *Vault {
 	// Leases Vault committed but never answered for were revoked with the
 	// rest; what is left is tokens whose lease never committed.
 	committedUnreturned := leases - len(f.returned)
-	t.Logf("failover: unavailable=%.2fs since_kill=%.2fs takeover=%.2fs requests=%d errors=%d in_flight=%d unreturned=%d committed_unreturned=%d orphaned=%d after_recovery=%d/%d leases_before_kill=%d",
-		f.unavailable.Seconds(), f.sinceKill.Seconds(), took.ActiveTime.Sub(killedAt).Seconds(), f.requests, f.failures, f.inFlight,
+	t.Logf("failover (%s): unavailable=%.2fs since_kill=%.2fs takeover=%.2fs takeover_to_minting=%.2fs requests=%d errors=%d in_flight=%d unreturned=%d committed_unreturned=%d orphaned=%d after_recovery=%d/%d leases_before_kill=%d",
+		leader.bins.server.Name, f.unavailable.Seconds(), f.sinceKill.Seconds(), took.ActiveTime.Sub(killedAt).Seconds(), recoveredAt.Sub(took.ActiveTime).Seconds(), f.requests, f.failures, f.inFlight,
 		len(unreturned), committedUnreturned, len(orphans), f.afterRecoveryOK, f.afterRecovery, len(f.beforeKill))
 	t.Logf("failover: error kinds: %s", f.kinds())
 
 	if f.afterRecoveryOK != f.afterRecovery {
 		t.Errorf("%d of the %d requests sent after the recovery failed; want none (errors: %s)",
 			f.afterRecovery-f.afterRecoveryOK, f.afterRecovery, f.kinds())
+	}
+	if lag := recoveredAt.Sub(took.ActiveTime); lag > takeoverToMinting {
+		t.Errorf("minting through every survivor worked again %s after the new leader became active; want within %s", lag, takeoverToMinting)
 	}
 	if len(f.beforeKill) == 0 {
 		t.Error("no lease was created before the kill")

@@ -18,40 +18,11 @@ func TestConfigAndRoles(t *testing.T) {
 	v, emu := setup(t)
 
 	t.Run("the running plugin is the registered build", func(t *testing.T) {
-		var mounts map[string]struct {
-			Type                 string `json:"type"`
-			RunningPluginVersion string `json:"running_plugin_version"`
-		}
-		decodeJSON(t, v.MustCLI(t, "secrets", "list", "-detailed", "-format=json"), &mounts)
-		m := mounts["github/"]
-		if m.Type != pluginName || m.RunningPluginVersion != pluginVersion {
-			t.Errorf("github/ runs %q version %q; want %q version %q", m.Type, m.RunningPluginVersion, pluginName, pluginVersion)
-		}
+		requireRegisteredBuildRuns(t, v)
 	})
 
 	t.Run("config read shows the key's fingerprint, never the key", func(t *testing.T) {
-		out := v.MustCLI(t, "read", "-format=json", "github/config")
-		keyPEM, err := os.ReadFile(emu.KeyFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body := pemBodyLine(string(keyPEM)); strings.Contains(out, body) || strings.Contains(out, "PRIVATE KEY") {
-			t.Fatal("vault read github/config prints the private key")
-		}
-		var reply struct{ Data map[string]any }
-		decodeJSON(t, out, &reply)
-		if _, ok := reply.Data["private_key"]; ok {
-			t.Error("the config read carries a private_key field")
-		}
-		want := map[string]any{
-			"app_id":                  float64(appID),
-			"base_url":                emu.URL,
-			"insecure_allow_http":     false,
-			"private_key_fingerprint": githubFingerprint(t, &emu.Key.PublicKey),
-		}
-		if !reflect.DeepEqual(reply.Data, want) {
-			t.Errorf("config read = %v; want %v", reply.Data, want)
-		}
+		requireConfigRead(t, v, emu)
 	})
 
 	t.Run("roles CRUD and list", func(t *testing.T) {
@@ -145,6 +116,49 @@ func TestConfigAndRoles(t *testing.T) {
 			t.Errorf("the config schema %s does not mark private_key sensitive", configSchema)
 		}
 	})
+}
+
+// requireRegisteredBuildRuns checks that github/ runs this plugin, at the
+// version it was registered with.
+func requireRegisteredBuildRuns(t *testing.T, v *Vault) {
+	t.Helper()
+	var mounts map[string]struct {
+		Type                 string `json:"type"`
+		RunningPluginVersion string `json:"running_plugin_version"`
+	}
+	decodeJSON(t, v.MustCLI(t, "secrets", "list", "-detailed", "-format=json"), &mounts)
+	m := mounts["github/"]
+	if m.Type != pluginName || m.RunningPluginVersion != pluginVersion {
+		t.Errorf("github/ runs %q version %q; want %q version %q", m.Type, m.RunningPluginVersion, pluginName, pluginVersion)
+	}
+}
+
+// requireConfigRead checks that reading the config shows what MountGitHub
+// wrote and the key's fingerprint, never the key.
+func requireConfigRead(t *testing.T, v *Vault, emu *Emulator) {
+	t.Helper()
+	out := v.MustCLI(t, "read", "-format=json", "github/config")
+	keyPEM, err := os.ReadFile(emu.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := pemBodyLine(string(keyPEM)); strings.Contains(out, body) || strings.Contains(out, "PRIVATE KEY") {
+		t.Fatal("vault read github/config prints the private key")
+	}
+	var reply struct{ Data map[string]any }
+	decodeJSON(t, out, &reply)
+	if _, ok := reply.Data["private_key"]; ok {
+		t.Error("the config read carries a private_key field")
+	}
+	want := map[string]any{
+		"app_id":                  float64(appID),
+		"base_url":                emu.URL,
+		"insecure_allow_http":     false,
+		"private_key_fingerprint": githubFingerprint(t, &emu.Key.PublicKey),
+	}
+	if !reflect.DeepEqual(reply.Data, want) {
+		t.Errorf("config read = %v; want %v", reply.Data, want)
+	}
 }
 
 // githubFingerprint computes a key's fingerprint the way GitHub displays it

@@ -21,17 +21,20 @@ import (
 // unanswered then counts as failed.
 const loadRequestTimeout = 30 * time.Second
 
-// mintAttempt is one request of a load: when it was sent and answered,
-// and what came back.
+// mintAttempt is one request of a load: through which server, when it
+// was sent and answered, and what came back.
 type mintAttempt struct {
+	server     int // its index in the load's servers
 	sent, done time.Time
 	token      string // "" when it failed
 	err        error
 }
 
-// mintLoad is a number of clients reading github/token/ci through one
-// server, each sending its next request as soon as the last is answered.
+// mintLoad is a number of clients reading github/token/ci through some
+// servers, each client through one, sending its next request as soon as
+// the last is answered.
 type mintLoad struct {
+	servers  int
 	stopping atomic.Bool
 	wg       sync.WaitGroup
 
@@ -39,15 +42,18 @@ type mintLoad struct {
 	attempts []mintAttempt
 }
 
-// startMintLoad starts the clients; the load runs until stop.
-func startMintLoad(t *testing.T, v *Vault, clients int) *mintLoad {
+// startMintLoad starts the clients, spread over the servers in turn; the
+// load runs until stop.
+func startMintLoad(t *testing.T, servers []*Vault, clients int) *mintLoad {
 	t.Helper()
-	client := v.Client(t, v.Token)
-	l := &mintLoad{}
-	for range clients {
+	l := &mintLoad{servers: len(servers)}
+	for i := range clients {
+		server := i % len(servers)
+		client := servers[server].Client(t, servers[server].Token)
 		l.wg.Go(func() {
 			for !l.stopping.Load() {
 				a := mintOnce(client)
+				a.server = server
 				l.mu.Lock()
 				l.attempts = append(l.attempts, a)
 				l.mu.Unlock()
@@ -105,16 +111,26 @@ func (l *mintLoad) Successes() int {
 	return n
 }
 
-// RecoveredAt returns when the first request sent after the given time
-// succeeded, or zero if none has yet.
+// RecoveredAt returns when minting worked again through every server:
+// the latest of each server's first success of a request sent after the
+// given time, or zero while a server has none yet.
 func (l *mintLoad) RecoveredAt(after time.Time) time.Time {
-	var first time.Time
+	first := make([]time.Time, l.servers)
 	for _, a := range l.Attempts() {
-		if a.err == nil && a.sent.After(after) && (first.IsZero() || a.done.Before(first)) {
-			first = a.done
+		if a.err == nil && a.sent.After(after) && (first[a.server].IsZero() || a.done.Before(first[a.server])) {
+			first[a.server] = a.done
 		}
 	}
-	return first
+	var last time.Time
+	for _, at := range first {
+		if at.IsZero() {
+			return time.Time{}
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last
 }
 
 // SentSince counts the answered requests sent at or after the given time.

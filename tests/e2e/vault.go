@@ -6,12 +6,17 @@
 // VAULT_BIN and PLUGIN_BIN (`make test` sets both) or found at
 // .tools/bin/vault and bin/vault-plugin-secrets-github-app. They are
 // skipped with -short and fail, rather than skip, when a binary is missing.
+// The OpenBao tests run the same code on OpenBao's server, named by
+// BAO_BIN (`make test` sets it when ../shared/openbao exists) or bao on
+// PATH, and are skipped without one.
 package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,49 +49,95 @@ var pluginVersion = func() string {
 	return strings.TrimSpace(string(v))
 }()
 
-// binaries are the executables under test.
+// binaries are the executables under test: a server (Vault's or
+// OpenBao's) and the plugin.
 type binaries struct {
-	vault, plugin string
+	server vaultdev.Server
+	plugin string
 }
 
 var (
-	binsOnce sync.Once
-	bins     binaries
-	binsErr  error
+	vaultOnce sync.Once
+	vault     vaultdev.Server
+	vaultErr  error
+
+	baoOnce sync.Once
+	bao     vaultdev.Server
+	baoErr  error
 )
 
-// requireBinaries skips in -short mode and otherwise returns the binaries,
-// failing the test when one is missing: a full run must never pass by
-// silently testing nothing.
+// requireBinaries skips in -short mode and otherwise returns Vault and the
+// plugin, failing the test when one is missing: a full run must never pass
+// by silently testing nothing.
 func requireBinaries(t testing.TB) binaries {
+	t.Helper()
+	plugin := requirePlugin(t)
+	vaultOnce.Do(func() {
+		bin := envOr("VAULT_BIN", filepath.Join(repoRoot(), ".tools", "bin", "vault"))
+		if _, vaultErr = os.Stat(bin); vaultErr == nil {
+			vault, vaultErr = vaultdev.IdentifyServer(bin)
+		}
+	})
+	if vaultErr != nil {
+		t.Fatalf("%v\nthe end-to-end tests need the Vault server: run `make test` (or set VAULT_BIN), or use -short to skip them", vaultErr)
+	}
+	return binaries{server: vault, plugin: plugin}
+}
+
+// requireOpenBao returns OpenBao's server and the plugin, skipping the
+// test when there is no OpenBao: it is not on the Go module proxy, so a
+// developer may well not have one.
+func requireOpenBao(t testing.TB) binaries {
+	t.Helper()
+	plugin := requirePlugin(t)
+	baoOnce.Do(func() { bao, baoErr = findOpenBao() })
+	if errors.Is(baoErr, exec.ErrNotFound) {
+		t.Skip("no OpenBao server: set BAO_BIN to a bao binary or put bao on PATH " +
+			"(make test provides the one in ../shared/openbao, next to the repository)")
+	}
+	if baoErr != nil {
+		t.Fatal(baoErr)
+	}
+	return binaries{server: bao, plugin: plugin}
+}
+
+func findOpenBao() (vaultdev.Server, error) {
+	bin := os.Getenv("BAO_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("bao"); err != nil {
+			return vaultdev.Server{}, err
+		}
+	}
+	s, err := vaultdev.IdentifyServer(bin)
+	if err == nil && s.Name != vaultdev.OpenBao {
+		err = fmt.Errorf("BAO_BIN: %s is %s, not OpenBao", bin, s.Name)
+	}
+	return s, err
+}
+
+// requirePlugin skips in -short mode and otherwise returns the built
+// plugin, failing the test when it is missing.
+func requirePlugin(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end tests start Vault servers; skipped with -short")
 	}
-	binsOnce.Do(func() { bins, binsErr = findBinaries() })
-	if binsErr != nil {
-		t.Fatal(binsErr)
+	plugin := envOr("PLUGIN_BIN", filepath.Join(repoRoot(), "bin", vaultdev.PluginName))
+	if _, err := os.Stat(plugin); err != nil {
+		t.Fatalf("%v\nthe end-to-end tests need the built plugin: run `make test` (or make build, or set PLUGIN_BIN), or use -short to skip them", err)
 	}
-	return bins
+	return plugin
 }
 
-func findBinaries() (binaries, error) {
-	// go test runs in the package directory, tests/e2e.
+// repoRoot is the repository's root: go test runs in the package
+// directory, tests/e2e.
+func repoRoot() string {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
-		return binaries{}, err
+		panic(err)
 	}
-	b := binaries{
-		vault:  envOr("VAULT_BIN", filepath.Join(root, ".tools", "bin", "vault")),
-		plugin: envOr("PLUGIN_BIN", filepath.Join(root, "bin", vaultdev.PluginName)),
-	}
-	for _, p := range []string{b.vault, b.plugin} {
-		if _, err := os.Stat(p); err != nil {
-			return b, fmt.Errorf("%v\nthe end-to-end tests need the Vault server and the built plugin: run `make test` "+
-				"(or set VAULT_BIN and PLUGIN_BIN), or use -short to skip them", err)
-		}
-	}
-	return b, nil
+	return root
 }
 
 func envOr(name, fallback string) string {
@@ -96,13 +147,14 @@ func envOr(name, fallback string) string {
 	return fallback
 }
 
-// Vault is one Vault server process with the plugin registered.
+// Vault is one server process, Vault's or OpenBao's, with the plugin
+// registered.
 type Vault struct {
 	Addr  string
 	Token string // a root token
 
-	bins      binaries
-	dir       string // config, plugin directory, log, HOME
+	bins      binaries // bins.server is the one this process runs
+	dir       string   // config, plugin directory, log, HOME
 	args      []string
 	unsealKey string // non-dev servers only
 	caCert    string // the CA file that verifies an https Addr
@@ -114,9 +166,8 @@ type Vault struct {
 // newVault prepares a server's directory (vaultdev.PrepareDir) with the
 // plugin installed (every server of a cluster needs its own copy), and a
 // free port.
-func newVault(t *testing.T) *Vault {
+func newVault(t *testing.T, b binaries) *Vault {
 	t.Helper()
-	b := requireBinaries(t)
 	dir := t.TempDir()
 	if err := vaultdev.PrepareDir(dir); err != nil {
 		t.Fatal(err)
@@ -145,9 +196,14 @@ func (v *Vault) watch(t *testing.T) {
 // the demo and the benchmarks do (vaultdev.StartDev).
 func StartDevVault(t *testing.T) *Vault {
 	t.Helper()
-	b := requireBinaries(t)
+	return startDev(t, requireBinaries(t))
+}
+
+// startDev starts a dev server of either kind with the plugin registered.
+func startDev(t *testing.T, b binaries) *Vault {
+	t.Helper()
 	d, err := vaultdev.StartDev(vaultdev.DevConfig{
-		Vault: b.vault, Plugin: b.plugin, Version: pluginVersion, Dir: t.TempDir(), LogLevel: "debug",
+		Vault: b.server.Bin, Plugin: b.plugin, Version: pluginVersion, Dir: t.TempDir(), LogLevel: "debug",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +218,7 @@ func StartDevVault(t *testing.T) *Vault {
 // server it keeps its state across Restart.
 func StartFileVault(t *testing.T) *Vault {
 	t.Helper()
-	v := newVault(t)
+	v := newVault(t, requireBinaries(t))
 	cfg := v.writeFile(t, "vault.hcl", fmt.Sprintf(`
 storage "file" {
   path = %q
@@ -172,10 +228,8 @@ listener "tcp" {
   tls_disable = true
 }
 api_addr         = %q
-plugin_directory = %q
-disable_mlock    = true
 log_level        = "debug"
-`, v.path("data"), strings.TrimPrefix(v.Addr, "http://"), v.Addr, v.path("plugins")))
+`, v.path("data"), strings.TrimPrefix(v.Addr, "http://"), v.Addr)+v.bins.server.BaseConfig(v.path("plugins")))
 	v.args = []string{"server", "-config=" + cfg}
 	v.start(t)
 	v.initialize(t)
@@ -224,7 +278,7 @@ func (v *Vault) unseal(t *testing.T) {
 // start launches the server and waits until it answers.
 func (v *Vault) start(t *testing.T) {
 	t.Helper()
-	v.proc = startProcess(t, "Vault", v.path("vault.log"), v.bins.vault, v.args, vaultdev.CleanEnv(v.path("home")))
+	v.proc = startProcess(t, v.bins.server.Name, v.path("vault.log"), v.bins.server.Bin, v.args, vaultdev.CleanEnv(v.path("home")))
 	if err := vaultdev.WaitHTTP(v.Addr, v.proc, v.Client(t, "").CloneConfig().HttpClient); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +292,7 @@ func (v *Vault) Kill(t *testing.T) time.Time {
 	v.proc.KillGroup()
 	killedAt := time.Now()
 	if !v.proc.WaitExit(vaultdev.StopTimeout) {
-		t.Fatalf("vault did not exit within %s of SIGKILL", vaultdev.StopTimeout)
+		t.Fatalf("%s did not exit within %s of SIGKILL", v.bins.server.Name, vaultdev.StopTimeout)
 	}
 	v.proc.KillGroup() // marks the group swept, now that it has exited
 	return killedAt
@@ -249,7 +303,7 @@ func (v *Vault) Kill(t *testing.T) time.Time {
 func (v *Vault) Stop(t *testing.T) {
 	t.Helper()
 	if !v.proc.Stop(vaultdev.StopTimeout) {
-		t.Fatalf("vault did not exit within %s of SIGTERM", vaultdev.StopTimeout)
+		t.Fatalf("%s did not exit within %s of SIGTERM", v.bins.server.Name, vaultdev.StopTimeout)
 	}
 }
 
