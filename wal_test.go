@@ -2,6 +2,7 @@ package githubapp
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -175,5 +176,24 @@ func TestWAL_UnreadableEntriesAreDropped(t *testing.T) {
 	e.rollback()
 	if wal := len(e.walEntries()); wal != 0 {
 		t.Fatalf("%d unreadable WAL entries kept; they can never succeed", wal)
+	}
+}
+
+// A reply naming many tokens, whose revocations fail, costs a couple of
+// revocations and WAL entries, not one per token it names.
+func TestWAL_ReplyNamingManyTokensWritesAFew(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	var forged strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&forged, `,"token":"ghs_forged%02d"`, i)
+	}
+	e.emulator.EditNextReply(1, ghemu.ReplyEdit{PathPrefix: mintPath, InsertRaw: forged.String()})
+	e.revocationOutage(1000)
+	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
+	if err == nil && !resp.IsError() {
+		t.Fatal("a reply naming 21 tokens was handed out")
+	}
+	if wal, calls := len(e.walEntries()), e.emulator.Count(http.MethodDelete, "/installation/token"); wal > 2 || calls > 2*failedDiscard {
+		t.Fatalf("one reply naming 21 tokens: %d WAL entries, %d revocation calls; want at most 2 and %d", wal, calls, 2*failedDiscard)
 	}
 }

@@ -43,6 +43,10 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 		for _, token := range reply.tokens {
 			c.Discard(token, installationID, "a token GitHub sent in a reply that could not be read or decoded")
 		}
+		if reply.moreTokens {
+			c.logger.Warn(fmt.Sprintf("a reply that could not be decoded named more than %d tokens; only those were revoked (GitHub sends one)", maxSalvagedTokens),
+				"installation_id", installationID)
+		}
 		return nil, err
 	}
 	tok := reply.InstallationToken

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // These tests play GitHub, or whatever sits between it and the plugin, at
@@ -487,5 +489,32 @@ func TestNormalizeBaseURL(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// GitHub sends one token per reply. A reply naming thousands is refused
+// whole: a couple of its tokens are revoked, and the rest cost nothing (no
+// revocation, no log line each), so that one reply cannot make one request
+// send thousands of calls.
+func TestManyTokensInOneReplyAreBounded(t *testing.T) {
+	var body strings.Builder
+	body.WriteString(`{"expires_at":"2026-03-01T13:00:00Z"`)
+	for i := range 3000 {
+		fmt.Fprintf(&body, `,"token":"ghs_%04d"`, i)
+	}
+	body.WriteString("}")
+	var rr recordingRevocations
+	var logs strings.Builder
+	h := newHarness(t, rr.handler(body.String()), func(c *Config) {
+		c.Logger = hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Trace})
+	})
+	if _, err := h.client.CreateInstallationToken(context.Background(), 42, TokenRequest{}); !IsInvalidReply(err) {
+		t.Fatalf("err = %v; want an invalid-reply error", err)
+	}
+	if got := rr.tokens(); len(got) != maxSalvagedTokens {
+		t.Fatalf("revoked %d tokens of a reply naming 3000; want the first %d", len(got), maxSalvagedTokens)
+	}
+	if lines := strings.Count(logs.String(), "\n"); lines > 2*maxSalvagedTokens+1 {
+		t.Errorf("%d log lines for one reply:\n%.2000s", lines, logs.String())
 	}
 }
