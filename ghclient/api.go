@@ -179,15 +179,17 @@ func (c *Client) followLink(prev *request, link string) (*request, error) {
 
 // nextLink returns the rel="next" target of RFC 8288 Link header values, as
 // GitHub writes them: <https://…?page=2>; rel="next", <…>; rel="last".
+// The values are read in place: a header of a million commas must not
+// become a slice of a million strings.
 func nextLink(values []string) string {
 	for _, v := range values {
-		for _, link := range strings.Split(v, ",") {
+		for link := range strings.SplitSeq(v, ",") {
 			target, params, ok := strings.Cut(link, ";")
 			target = strings.TrimSpace(target)
 			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
 				continue
 			}
-			for _, param := range strings.Split(params, ";") {
+			for param := range strings.SplitSeq(params, ";") {
 				name, value, _ := strings.Cut(strings.TrimSpace(param), "=")
 				if strings.EqualFold(name, "rel") && hasToken(strings.Trim(value, `"`), "next") {
 					return target[1 : len(target)-1]
@@ -200,7 +202,7 @@ func nextLink(values []string) string {
 
 // hasToken reports whether the space-separated list holds tok.
 func hasToken(list, tok string) bool {
-	for _, f := range strings.Fields(list) {
+	for f := range strings.FieldsSeq(list) {
 		if strings.EqualFold(f, tok) {
 			return true
 		}

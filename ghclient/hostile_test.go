@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -516,5 +517,22 @@ func TestManyTokensInOneReplyAreBounded(t *testing.T) {
 	}
 	if lines := strings.Count(logs.String(), "\n"); lines > 2*maxSalvagedTokens+1 {
 		t.Errorf("%d log lines for one reply:\n%.2000s", lines, logs.String())
+	}
+}
+
+// A Link header of millions of links (a 4 MB header of commas) is read
+// without building a slice of millions.
+func TestHugeLinkHeaderIsReadInPlace(t *testing.T) {
+	header := []string{strings.Repeat(",", 2<<20) + `<https://x/?page=2>; rel="next"` + strings.Repeat(";", 2<<20)}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	next := nextLink(header)
+	runtime.ReadMemStats(&after)
+	if next != "https://x/?page=2" {
+		t.Fatalf("nextLink = %q", next)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("reading a 4 MB Link header allocated %d MB", grew>>20)
 	}
 }
