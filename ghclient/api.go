@@ -152,7 +152,8 @@ func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages
 
 // followLink builds the request for a pagination link. The link must stay on
 // the API host: the request carries the App's JWT, which must not be handed
-// to whatever host a reply names.
+// to whatever host a reply names. It is sent to the base URL's own host
+// and port, as the operator wrote them.
 func (c *Client) followLink(prev *request, link string) (*request, error) {
 	if len(link) > maxBaseURLBytes {
 		return nil, fmt.Errorf("refusing a GitHub pagination link of %d bytes", len(link))
@@ -164,9 +165,10 @@ func (c *Client) followLink(prev *request, link string) (*request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid GitHub pagination link: %w", err)
 	}
-	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) {
+	if originOf(u) != c.origin {
 		return nil, fmt.Errorf("refusing to follow GitHub pagination link to %s://%s: not the API host", u.Scheme, u.Host)
 	}
+	u.Host = c.base.Host
 	path := strings.TrimPrefix(u.Path, c.base.Path)
 	return &request{
 		method: prev.method,

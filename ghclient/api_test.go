@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -318,6 +319,11 @@ func TestListInstallationsRefusesForeignLinks(t *testing.T) {
 	for name, linkBase := range map[string]func(*http.Request) string{
 		"other host":   func(*http.Request) string { return foreign.URL },
 		"other scheme": func(r *http.Request) string { return "https://" + r.Host },
+		"other port":   func(r *http.Request) string { return "http://" + strings.Split(r.Host, ":")[0] },
+		"other host, trailing dot": func(r *http.Request) string {
+			_, port, _ := net.SplitHostPort(r.Host)
+			return "http://localhost.:" + port
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, paginated(250, linkBase))

@@ -88,6 +88,7 @@ var (
 // Client calls the GitHub API as a GitHub App. It is safe for concurrent use.
 type Client struct {
 	base           *url.URL // Path has no trailing slash
+	origin         origin   // base's, to compare pagination links with
 	userAgentValue []string
 	http           *http.Client
 	logger         hclog.Logger
@@ -109,6 +110,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		base:               base,
+		origin:             originOf(base),
 		userAgentValue:     []string{cmp.Or(cfg.UserAgent, DefaultUserAgent)},
 		http:               withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
 		logger:             cfg.Logger,

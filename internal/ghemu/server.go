@@ -277,10 +277,29 @@ type urls struct {
 }
 
 func newURLs(r *http.Request, prefix string) urls {
-	scheme := "http"
+	scheme, defaultPort := "http", "80"
 	if r.TLS != nil {
-		scheme = "https"
+		scheme, defaultPort = "https", "443"
 	}
-	web := scheme + "://" + r.Host
-	return urls{api: web + prefix, web: web, host: r.Host}
+	host := canonicalHost(r.Host, defaultPort)
+	web := scheme + "://" + host
+	return urls{api: web + prefix, web: web, host: host}
+}
+
+// canonicalHost is a Host header as GitHub names its own host in links:
+// without the scheme's default port or a trailing dot, whatever form the
+// client sent.
+func canonicalHost(hostport, defaultPort string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), ""
+	}
+	host = strings.TrimSuffix(host, ".")
+	if port == "" || port == defaultPort {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]"
+		}
+		return host
+	}
+	return net.JoinHostPort(host, port)
 }
