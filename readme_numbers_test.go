@@ -27,6 +27,9 @@ func TestREADMENumbers(t *testing.T) {
 		"input.max_permissions":     strconv.Itoa(maxPermissionEntries),
 		"input.max_template_bytes":  readme.Bytes(maxTemplateBytes),
 		"wal.retry_min_age":         readme.Duration(walRollbackMinAge),
+		"wal.attempt_timeout":       readme.Duration(walAttemptTimeout),
+		"wal.revokers":              strconv.Itoa(walRevokers),
+		"wal.max_entries":           strconv.Itoa(walMaxEntries),
 	} {
 		if got, ok := numbers[key]; !ok || got != want {
 			t.Errorf("README says %s = %q; the code uses %q", key, got, want)

@@ -62,6 +62,17 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 // the token itself. A token that GitHub no longer knows (401, or 404) has
 // already been revoked or has expired, so that counts as success.
 func (c *Client) RevokeInstallationToken(ctx context.Context, token string) error {
+	return c.revoke(ctx, token, false)
+}
+
+// TryRevokeInstallationToken is RevokeInstallationToken in a single
+// attempt, never retried nor waiting out a rate limit: for a caller that
+// tries again on its own schedule, and must not spend it on one token.
+func (c *Client) TryRevokeInstallationToken(ctx context.Context, token string) error {
+	return c.revoke(ctx, token, true)
+}
+
+func (c *Client) revoke(ctx context.Context, token string, once bool) error {
 	if token == "" {
 		return errors.New("no installation token to revoke")
 	}
@@ -69,7 +80,7 @@ func (c *Client) RevokeInstallationToken(ctx context.Context, token string) erro
 	if err != nil {
 		return err
 	}
-	r.token = token
+	r.token, r.once = token, once
 	_, err = c.do(ctx, r, nil)
 	if IsUnauthorized(err) || IsNotFound(err) {
 		return nil

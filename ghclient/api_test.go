@@ -213,6 +213,30 @@ func TestRevokeInstallationToken(t *testing.T) {
 	}
 }
 
+// TryRevokeInstallationToken makes one attempt, whatever GitHub answers:
+// no retry after a 5xx or a dropped connection, no wait for a rate limit.
+func TestTryRevokeInstallationTokenAttemptsOnce(t *testing.T) {
+	for name, answer := range map[string]http.HandlerFunc{
+		"5xx":          status(http.StatusServiceUnavailable, `{"message":"Service Unavailable"}`),
+		"rate limited": rateLimited(http.StatusTooManyRequests, map[string]string{"Retry-After": "1"}),
+		"dropped":      dropConnection(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, answer, func(c *Config) { c.PrivateKey = nil })
+			if err := h.client.TryRevokeInstallationToken(context.Background(), "ghs_abc"); err == nil {
+				t.Fatal("a failed revocation reported success")
+			}
+			if n, slept := h.attempts(), h.slept(); n != 1 || len(slept) != 0 {
+				t.Errorf("%d attempts, waits %v; want one attempt and no wait", n, slept)
+			}
+		})
+	}
+	h := newHarness(t, status(http.StatusNoContent, ""), func(c *Config) { c.PrivateKey = nil })
+	if err := h.client.TryRevokeInstallationToken(context.Background(), "ghs_abc"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 const installationJSON = `{"id":7,"app_id":42,"account":{"login":"Octo","id":9,"type":"Organization"},
 	"target_type":"Organization","repository_selection":"all","permissions":{"contents":"write"},
 	"suspended_at":"2026-02-01T00:00:00Z","created_at":"2025-01-01T00:00:00Z"}`

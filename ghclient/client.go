@@ -202,6 +202,8 @@ type request struct {
 	completeOnceSent bool
 	// maxBody bounds a successful reply's body; 0 means maxReplyBytes.
 	maxBody int64
+	// once makes the first attempt the last, whatever the retry policy.
+	once bool
 }
 
 // newRequest builds a request for path (relative to the base URL, already
@@ -409,7 +411,7 @@ func (c *Client) correctSkew(cred string, res *response) bool {
 // retryDelay decides what follows a failed attempt: a retry after a delay,
 // or the error to hand the caller.
 func (c *Client) retryDelay(ctx context.Context, attempt int, r *request, res *response, err error) (Retry, error) {
-	lastAttempt := attempt >= c.retry.MaxAttempts
+	lastAttempt := attempt >= c.retry.MaxAttempts || r.once
 	if err != nil {
 		err = fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
 		if lastAttempt || !retryableTransportError(ctx, err) {
