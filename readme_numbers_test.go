@@ -8,31 +8,36 @@ import (
 )
 
 // TestREADMENumbers holds the README's "Limits and timings" table to the
-// constants of this package (ghclient checks its own rows).
+// constants of this package, and every numeric constant of the package to
+// a row of the table (ghclient checks its own).
 func TestREADMENumbers(t *testing.T) {
-	numbers, err := readme.Numbers("README.md")
+	problems, err := readme.Check("README.md", ".", []readme.Row{
+		{Key: "lease.max_ttl", Source: "maxTokenTTL", Value: readme.Duration(maxTokenTTL)},
+		{Key: "revoke.expired_margin", Source: "expiredMargin", Value: readme.Duration(expiredMargin)},
+		{Key: "revoke.max_clients", Source: "maxRevokers", Value: strconv.Itoa(maxRevokers)},
+		{Key: "cache.owner_ttl", Source: "ownerCacheTTL", Value: readme.Duration(ownerCacheTTL)},
+		{Key: "cache.repository_list_ttl", Source: "repositoryListTTL", Value: readme.Duration(repositoryListTTL)},
+		{Key: "cache.min_relist_age", Source: "minRelistAge", Value: readme.Duration(minRelistAge)},
+		{Key: "cache.failed_listing_ttl", Source: "failedListingTTL", Value: readme.Duration(failedListingTTL)},
+		{Key: "cache.entries", Source: "cacheSize", Value: strconv.Itoa(cacheSize)},
+		{Key: "cache.lookup_timeout", Source: "cacheLookupTimeout", Value: readme.Duration(cacheLookupTimeout)},
+		{Key: "cache.replication_state_ttl", Source: "replicationStateTTL", Value: readme.Duration(replicationStateTTL)},
+		{Key: "token.max_repositories", Source: "maxRepositories", Value: strconv.Itoa(maxRepositories)},
+		{Key: "config.min_key_bits", Source: "minKeyBits", Value: strconv.Itoa(minKeyBits)},
+		{Key: "input.max_quoted_bytes", Source: "maxQuotedInput", Value: readme.Bytes(maxQuotedInput)},
+		{Key: "input.max_permissions", Source: "maxPermissionEntries", Value: strconv.Itoa(maxPermissionEntries)},
+		{Key: "input.max_template_bytes", Source: "maxTemplateBytes", Value: readme.Bytes(maxTemplateBytes)},
+		{Key: "input.max_listed", Source: "maxListed", Value: strconv.Itoa(maxListed)},
+		{Key: "wal.retry_min_age", Source: "walRollbackMinAge", Value: readme.Duration(walRollbackMinAge)},
+		{Key: "wal.write_timeout", Source: "walWriteTimeout", Value: readme.Duration(walWriteTimeout)},
+		{Key: "wal.attempt_timeout", Source: "walAttemptTimeout", Value: readme.Duration(walAttemptTimeout)},
+		{Key: "wal.revokers", Source: "walRevokers", Value: strconv.Itoa(walRevokers)},
+		{Key: "wal.max_entries", Source: "walMaxEntries", Value: strconv.Itoa(walMaxEntries)},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for key, want := range map[string]string{
-		"lease.max_ttl":             readme.Duration(maxTokenTTL),
-		"revoke.expired_margin":     readme.Duration(expiredMargin),
-		"cache.owner_ttl":           readme.Duration(ownerCacheTTL),
-		"cache.repository_list_ttl": readme.Duration(repositoryListTTL),
-		"cache.min_relist_age":      readme.Duration(minRelistAge),
-		"cache.failed_listing_ttl":  readme.Duration(failedListingTTL),
-		"cache.entries":             strconv.Itoa(cacheSize),
-		"token.max_repositories":    strconv.Itoa(maxRepositories),
-		"input.max_quoted_bytes":    readme.Bytes(maxQuotedInput),
-		"input.max_permissions":     strconv.Itoa(maxPermissionEntries),
-		"input.max_template_bytes":  readme.Bytes(maxTemplateBytes),
-		"wal.retry_min_age":         readme.Duration(walRollbackMinAge),
-		"wal.attempt_timeout":       readme.Duration(walAttemptTimeout),
-		"wal.revokers":              strconv.Itoa(walRevokers),
-		"wal.max_entries":           strconv.Itoa(walMaxEntries),
-	} {
-		if got, ok := numbers[key]; !ok || got != want {
-			t.Errorf("README says %s = %q; the code uses %q", key, got, want)
-		}
+	for _, p := range problems {
+		t.Error(p)
 	}
 }

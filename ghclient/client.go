@@ -153,23 +153,36 @@ func parseBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 	return url.Parse(normalized)
 }
 
+// The HTTP client's bounds (see NewHTTPClient).
+const (
+	httpTimeout               = 60 * time.Second
+	httpDialTimeout           = 10 * time.Second
+	httpKeepAlive             = 30 * time.Second
+	httpTLSHandshakeTimeout   = 10 * time.Second
+	httpResponseHeaderTimeout = 30 * time.Second
+	httpExpectContinueTimeout = 1 * time.Second
+	httpIdleConnTimeout       = 90 * time.Second
+	httpMaxIdleConns          = 256
+	httpMaxIdleConnsPerHost   = 128
+)
+
 // NewHTTPClient returns an HTTP client tuned for many concurrent calls to one
 // GitHub host: connections are kept alive and reused, and every phase of a
 // request is bounded. Share one per configuration.
 func NewHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: httpDialTimeout, KeepAlive: httpKeepAlive}
 	return &http.Client{
-		Timeout: 60 * time.Second,
+		Timeout: httpTimeout,
 		Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           dialer.DialContext,
 			ForceAttemptHTTP2:     true,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
-			ExpectContinueTimeout: 1 * time.Second,
-			IdleConnTimeout:       90 * time.Second,
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   128,
+			TLSHandshakeTimeout:   httpTLSHandshakeTimeout,
+			ResponseHeaderTimeout: httpResponseHeaderTimeout,
+			ExpectContinueTimeout: httpExpectContinueTimeout,
+			IdleConnTimeout:       httpIdleConnTimeout,
+			MaxIdleConns:          httpMaxIdleConns,
+			MaxIdleConnsPerHost:   httpMaxIdleConnsPerHost,
 		},
 	}
 }
