@@ -387,8 +387,8 @@ func TestNextLink(t *testing.T) {
 		`https://x/?page=2; rel="next"`:        "",
 		``:                                     "",
 	} {
-		if got := nextLink([]string{header}); got != want {
-			t.Errorf("nextLink(%q) = %q, want %q", header, got, want)
+		if got := linkTarget([]string{header}, "next"); got != want {
+			t.Errorf("linkTarget(%q, next) = %q, want %q", header, got, want)
 		}
 	}
 }

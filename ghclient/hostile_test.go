@@ -527,10 +527,10 @@ func TestHugeLinkHeaderIsReadInPlace(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	next := nextLink(header)
+	next := linkTarget(header, "next")
 	runtime.ReadMemStats(&after)
 	if next != "https://x/?page=2" {
-		t.Fatalf("nextLink = %q", next)
+		t.Fatalf("linkTarget = %q", next)
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
 		t.Errorf("reading a 4 MB Link header allocated %d MB", grew>>20)

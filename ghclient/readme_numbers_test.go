@@ -51,6 +51,7 @@ func TestREADMENumbers(t *testing.T) {
 		{Key: "page.max_items", Source: "maxPageItems", Value: strconv.Itoa(maxPageItems)},
 		{Key: "page.max_installation_pages", Source: "maxInstallationPages", Value: strconv.Itoa(maxInstallationPages)},
 		{Key: "page.max_repository_pages", Source: "maxRepositoryPages", Value: strconv.Itoa(maxRepositoryPages)},
+		{Key: "page.repository_fetchers", Source: "pageFetchers", Value: strconv.Itoa(pageFetchers)},
 	})
 	if err != nil {
 		t.Fatal(err)
