@@ -189,8 +189,8 @@ func (b *backend) getClient(ctx context.Context, s logical.Storage) (*appClient,
 	b.client = &appClient{
 		config:       cfg,
 		api:          api,
-		owners:       newTTLCache[string, int64](ownerCacheTTL, 0),
-		repositories: newTTLCache[int64, []ghclient.Repository](repositoryListTTL, failedListingTTL),
+		owners:       newTTLCache[string](fixedLife[int64](ownerCacheTTL), 0, cacheLookupTimeout),
+		repositories: newTTLCache[int64](repositoryListLife, failedListingTTL, repositoryListingTimeout),
 	}
 	return b.client, nil
 }

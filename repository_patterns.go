@@ -6,7 +6,6 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
@@ -15,22 +14,7 @@ import (
 // alongside literal names. GitHub's token request takes names, so patterns
 // are resolved against the installation's repositories, which only an
 // installation token can list: the plugin mints one with metadata:read,
-// lists, revokes it at once, and keeps the list for repositoryListTTL.
-
-const (
-	// repositoryListTTL bounds how long a repository created since the
-	// listing can be missed by a pattern; a listing costs two GitHub calls
-	// plus one per 100 repositories.
-	repositoryListTTL = time.Minute
-	// failedListingTTL keeps a failed listing's error, so that a listing
-	// which fails expensively (an installation beyond 50,000 repositories,
-	// GitHub's pages that never end) costs once, not once per request.
-	failedListingTTL = 10 * time.Second
-	// minRelistAge is the age a cached list must reach before a 422 may
-	// fetch it again: at most one listing per half minute per installation,
-	// whatever callers ask for.
-	minRelistAge = repositoryListTTL / 2
-)
+// lists, revokes it at once, and keeps the list a while (repository_listing.go).
 
 // repositoryPattern is the form of a role's pattern: a repository name's
 // characters plus the wildcards * and ?.
@@ -109,9 +93,7 @@ func hasPattern(sc scope) bool {
 // retried once with a fresh one.
 func (b *backend) tokenRequest(ctx context.Context, app *appClient, installationID int64, sc scope) (req ghclient.TokenRequest, fromCache bool, err error) {
 	if hasPattern(sc) {
-		repos, fresh, err := app.repositories.lookup(ctx, installationID, func(ctx context.Context, id int64) ([]ghclient.Repository, error) {
-			return b.listRepositories(ctx, app.api, id)
-		})
+		repos, fresh, err := b.installationRepositories(ctx, app, installationID)
 		if err != nil {
 			return req, false, fmt.Errorf("listing the repositories of installation %d to match the role's patterns: %w", installationID, err)
 		}
@@ -121,19 +103,6 @@ func (b *backend) tokenRequest(ctx context.Context, app *appClient, installation
 		fromCache = !fresh
 	}
 	return ghclient.TokenRequest{Repositories: sc.Repositories, RepositoryIDs: sc.RepositoryIDs, Permissions: sc.Permissions}, fromCache, nil
-}
-
-// listRepositories lists an installation's repositories with a token that
-// can do nothing else (metadata:read), revoked as soon as the list is read.
-func (b *backend) listRepositories(ctx context.Context, client *ghclient.Client, installationID int64) ([]ghclient.Repository, error) {
-	tok, err := client.CreateInstallationToken(ctx, installationID, ghclient.TokenRequest{
-		Permissions: map[string]string{"metadata": "read"},
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer client.Discard(tok.Token, installationID, "the metadata:read token that listed the installation's repositories")
-	return client.ListInstallationRepositories(ctx, tok.Token)
 }
 
 // scopeError is a scope the caller's request or the role cannot satisfy: a
