@@ -8,8 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
 )
 
 const (
@@ -26,10 +25,11 @@ const (
 )
 
 // page is one page of a listing: its items and its rel="next" and
-// rel="last" links ("" when absent).
+// rel="last" links ("" when absent), or why it could not be read.
 type page[T any] struct {
 	items      []T
 	next, last string
+	err        error
 }
 
 // collectPages sends r and follows each reply's rel="next" link, gathering
@@ -41,9 +41,9 @@ type page[T any] struct {
 // only plans the work: one that lies costs at most fetchers-1 requests
 // too many, or the speed-up, never a page.
 func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages, fetchers int, what string, items func(*P) []T) ([]T, error) {
-	current, err := fetchPage(ctx, c, r, items)
-	if err != nil {
-		return nil, err
+	current := fetchPage(ctx, c, r, items)
+	if current.err != nil {
+		return nil, current.err
 	}
 	all := current.items
 	for n := 1; current.next != ""; {
@@ -54,13 +54,13 @@ func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages
 		if err != nil {
 			return nil, err
 		}
-		pages, err := fetchPages(ctx, c, wave, items)
-		if err != nil {
-			return nil, err
-		}
 		// Pages count in the order the next links chain them; a page
-		// fetched ahead that its predecessor does not link to is dropped.
-		for i, p := range pages {
+		// fetched ahead that its predecessor does not link to is dropped,
+		// and so is its failure.
+		for i, p := range fetchPages(ctx, c, wave, items) {
+			if p.err != nil {
+				return nil, p.err
+			}
 			all, current, r = append(all, p.items...), p, wave[i]
 			n++
 			if i+1 < len(wave) && !c.linksTo(r, p.next, wave[i+1]) {
@@ -72,32 +72,26 @@ func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages
 }
 
 // fetchPage sends r and decodes one page.
-func fetchPage[P, T any](ctx context.Context, c *Client, r *request, items func(*P) []T) (page[T], error) {
+func fetchPage[P, T any](ctx context.Context, c *Client, r *request, items func(*P) []T) page[T] {
 	var batch P
 	header, err := c.do(ctx, r, &batch)
 	if err != nil {
-		return page[T]{}, err
+		return page[T]{err: err}
 	}
 	links := header.Values("Link")
-	return page[T]{items: items(&batch), next: linkTarget(links, "next"), last: linkTarget(links, "last")}, nil
+	return page[T]{items: items(&batch), next: linkTarget(links, "next"), last: linkTarget(links, "last")}
 }
 
-// fetchPages fetches the pages of wave at once; the first failure cancels
-// the others and is the result.
-func fetchPages[P, T any](ctx context.Context, c *Client, wave []*request, items func(*P) []T) ([]page[T], error) {
-	if len(wave) == 1 {
-		p, err := fetchPage(ctx, c, wave[0], items)
-		return []page[T]{p}, err
-	}
+// fetchPages fetches the pages of wave at once. A failure does not cancel
+// the others: whether it counts depends on the pages before it.
+func fetchPages[P, T any](ctx context.Context, c *Client, wave []*request, items func(*P) []T) []page[T] {
 	pages := make([]page[T], len(wave))
-	g, ctx := errgroup.WithContext(ctx)
+	var wg sync.WaitGroup
 	for i, r := range wave {
-		g.Go(func() (err error) {
-			pages[i], err = fetchPage(ctx, c, r, items)
-			return err
-		})
+		wg.Go(func() { pages[i] = fetchPage(ctx, c, r, items) })
 	}
-	return pages, g.Wait()
+	wg.Wait()
+	return pages
 }
 
 // nextPages builds the requests for the pages after page n: the one its

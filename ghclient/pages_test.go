@@ -173,3 +173,22 @@ func TestRepositoryListingBounded(t *testing.T) {
 		t.Errorf("%d requests; want %d", n, maxRepositoryPages)
 	}
 }
+
+// A page fetched ahead past the listing's end is no part of it, and
+// neither is its failure: a proxy that answers 404 past the last page, or
+// repositories removed since the first page, must not fail a listing that
+// following the next links completes.
+func TestRepositoryListingIgnoresPagesPastItsEnd(t *testing.T) {
+	rp := repositoryPages{total: 250, claimedLast: 40}
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		if pageNumber(r.URL.Query()) > 3 {
+			githubError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		rp.handler(w, r)
+	})
+	repos, err := h.client.ListInstallationRepositories(context.Background(), "ghs_list")
+	if err != nil || len(repos) != 250 {
+		t.Fatalf("%d repositories, %v; want the 250 of the 3 pages the next links chain", len(repos), err)
+	}
+}
