@@ -38,8 +38,8 @@ type page[T any] struct {
 // GitHub's do) and rel="last" says more are to come, up to fetchers of the
 // coming pages are fetched at once, each checked against the previous
 // page's next link. So rel="last" (like total_count, which is not read)
-// only plans the work: one that lies costs at most fetchers-1 requests
-// too many, or the speed-up, never a page.
+// only plans the work: links that lie cost at most fetchers-1 requests
+// too many in all, or the speed-up, never a page.
 func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages, fetchers int, what string, items func(*P) []T) ([]T, error) {
 	current := fetchPage(ctx, c, r, items)
 	if current.err != nil {
@@ -56,7 +56,9 @@ func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages
 		}
 		// Pages count in the order the next links chain them; a page
 		// fetched ahead that its predecessor does not link to is dropped,
-		// and so is its failure.
+		// and so is its failure. After such a break the listing goes on
+		// one page at a time: links that keep breaking the plan must not
+		// cost a wave per page.
 		for i, p := range fetchPages(ctx, c, wave, items) {
 			if p.err != nil {
 				return nil, p.err
@@ -64,6 +66,7 @@ func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages
 			all, current, r = append(all, p.items...), p, wave[i]
 			n++
 			if i+1 < len(wave) && !c.linksTo(r, p.next, wave[i+1]) {
+				fetchers = 1
 				break
 			}
 		}

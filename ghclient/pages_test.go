@@ -192,3 +192,26 @@ func TestRepositoryListingIgnoresPagesPastItsEnd(t *testing.T) {
 		t.Fatalf("%d repositories, %v; want the 250 of the 3 pages the next links chain", len(repos), err)
 	}
 }
+
+// Links that keep breaking the chain the listing planned (each names its
+// next page with a query of its own) cost at most one wave's worth of
+// pages fetched ahead, not one per page: after the first break, pages are
+// fetched one at a time.
+func TestRepositoryListingStopsFetchingAheadAfterABreak(t *testing.T) {
+	const pages = 30
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		n := max(pageNumber(r.URL.Query()), 1)
+		if n < pages {
+			base := "http://" + r.Host + r.URL.Path + "?per_page=100&"
+			w.Header().Set("Link", fmt.Sprintf(`<%spage=%d&from=%d>; rel="next", <%spage=9999>; rel="last"`, base, n+1, n, base))
+		}
+		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"repositories":[{"id":%d,"name":"r%d","full_name":"o/r%d"}]}`, n, n, n))
+	})
+	repos, err := h.client.ListInstallationRepositories(context.Background(), "ghs_list")
+	if err != nil || len(repos) != pages {
+		t.Fatalf("%d repositories, %v; want %d", len(repos), err, pages)
+	}
+	if n := h.attempts(); n > pages+pageFetchers-1 {
+		t.Errorf("%d requests for %d pages; want at most %d", n, pages, pages+pageFetchers-1)
+	}
+}
