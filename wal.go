@@ -133,7 +133,7 @@ func (b *backend) retryUndelivered(ctx context.Context, req *logical.Request) er
 	if _, ok := req.Data["immediate"]; ok {
 		minAge = 0
 	}
-	rand.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	rand.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] }) //nolint:gosec // G404: the order needs spread, not unpredictability
 	slots := make(chan struct{}, walRevokers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
