@@ -75,14 +75,19 @@ type backend struct {
 	// storage is the mount's storage, for the WAL entries written outside
 	// any request's lifetime (see wal.go).
 	storage logical.Storage
+	// walLock makes counting the WAL and adding to it one step.
+	walLock sync.Mutex
+	// walAttemptTimeout is the const of that name; tests shorten it.
+	walAttemptTimeout time.Duration
 }
 
 func newBackend() *backend {
 	b := &backend{
-		roles:      make(map[string]*role),
-		revokers:   make(map[string]*ghclient.Client),
-		httpClient: ghclient.NewHTTPClient(),
-		metrics:    newMetrics(),
+		roles:             make(map[string]*role),
+		revokers:          make(map[string]*ghclient.Client),
+		httpClient:        ghclient.NewHTTPClient(),
+		metrics:           newMetrics(),
+		walAttemptTimeout: walAttemptTimeout,
 	}
 	token := pathToken(b)
 	b.countMints(token)
@@ -94,8 +99,7 @@ func newBackend() *backend {
 		Invalidate:     b.invalidate,
 		Clean:          b.clean,
 		// Retries revoking the tokens nobody received (wal.go).
-		WALRollback:       b.walRollback,
-		WALRollbackMinAge: walRollbackMinAge,
+		PeriodicFunc: b.retryUndelivered,
 		PathsSpecial: &logical.Paths{
 			// The WAL holds live tokens (wal.go).
 			SealWrapStorage: []string{configStoragePath, framework.WALPrefix},
@@ -189,8 +193,8 @@ func (b *backend) getClient(ctx context.Context, s logical.Storage) (*appClient,
 	b.client = &appClient{
 		config:       cfg,
 		api:          api,
-		owners:       newTTLCache[string, int64](ownerCacheTTL, 0),
-		repositories: newTTLCache[int64, []ghclient.Repository](repositoryListTTL, failedListingTTL),
+		owners:       newTTLCache[string](fixedLife[int64](ownerCacheTTL), 0, cacheLookupTimeout),
+		repositories: newTTLCache[int64](repositoryListLife, failedListingTTL, repositoryListingTimeout),
 	}
 	return b.client, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -19,6 +20,10 @@ import (
 const (
 	testAppID    = 4242
 	testClientID = "Iv1.test0123456789"
+	// vaultMaxRequestDuration is Vault's default request deadline
+	// (default_max_request_duration), which its rollback manager's runs
+	// have too.
+	vaultMaxRequestDuration = 90 * time.Second
 )
 
 // testKeys returns the App's key and an unrelated one.

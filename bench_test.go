@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -61,7 +62,7 @@ func BenchmarkMint(b *testing.B) {
 			e.mustWrite("roles/bench", r.role(e, bulkNames(r.fleet)))
 			measureMint(b, e, func() {
 				for range b.N {
-					if err := mintBench(e); err != nil {
+					if err := mintBench(context.Background(), e); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -87,13 +88,66 @@ func BenchmarkMintParallel(b *testing.B) {
 			measureMint(b, e, func() {
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						if err := mintBench(e); err != nil {
+						if err := mintBench(context.Background(), e); err != nil {
 							b.Error(err) // Fatal is for the benchmark's own goroutine
 							return
 						}
 					}
 				})
 			})
+		})
+	}
+}
+
+// BenchmarkPatternLargeInstallation mints tokens of a pattern role on an
+// installation of 10,000 repositories (100 pages) whose GitHub takes
+// 100 ms or 500 ms to answer each page of the listing. Each iteration
+// drops the cached list, then mints a first token, which waits for the
+// listing, on Vault's default request deadline, and laterTokens more from
+// the cached list. The role's pattern matches 99 repositories.
+//
+//	go test -run '^$' -bench PatternLargeInstallation -benchtime 3x .
+//
+//	s/first-token          from the request to the first token, listing included
+//	ms/later-token         each later token, the list cached
+//	gh-calls/first-token   GitHub requests for the first token
+func BenchmarkPatternLargeInstallation(b *testing.B) {
+	const repos, laterTokens = 10_000, 20
+	for _, perPage := range []time.Duration{100 * time.Millisecond, 500 * time.Millisecond} {
+		b.Run(fmt.Sprintf("repos=%d/page=%v", repos, perPage), func(b *testing.B) {
+			e := newBenchEnv(b, repos)
+			e.mustWrite("roles/bench", map[string]any{fieldInstallationID: idOf(bulk.InstallationID), fieldRepositories: "repo-00??"})
+			// One listing first renders the emulator's repository objects,
+			// which costs it more than the listing costs the plugin.
+			if err := mintBench(context.Background(), e); err != nil {
+				b.Fatal(err)
+			}
+			e.emulator.SetLatencyFor("/installation/repositories", perPage)
+			var first, later time.Duration
+			var calls int
+			b.ResetTimer()
+			for range b.N {
+				e.b.client.repositories.forget(bulk.InstallationID)
+				before, start := e.emulator.Count("", "/"), time.Now()
+				ctx, cancel := context.WithTimeout(context.Background(), vaultMaxRequestDuration)
+				err := mintBench(ctx, e)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				first, calls = first+time.Since(start), calls+e.emulator.Count("", "/")-before
+				start = time.Now()
+				for range laterTokens {
+					if err := mintBench(context.Background(), e); err != nil {
+						b.Fatal(err)
+					}
+				}
+				later += time.Since(start)
+			}
+			n := float64(b.N)
+			b.ReportMetric(first.Seconds()/n, "s/first-token")
+			b.ReportMetric(float64(later.Microseconds())/1000/n/laterTokens, "ms/later-token")
+			b.ReportMetric(float64(calls)/n, "gh-calls/first-token")
 		})
 	}
 }
@@ -142,8 +196,8 @@ func measureMint(b *testing.B, e *testEnv, run func()) {
 
 // mintBench mints one token of role "bench". It returns errors rather than
 // failing, so that parallel workers can use it too.
-func mintBench(e *testEnv) error {
-	resp, err := e.b.HandleRequest(context.Background(), &logical.Request{
+func mintBench(ctx context.Context, e *testEnv) error {
+	resp, err := e.b.HandleRequest(ctx, &logical.Request{
 		Operation: logical.ReadOperation,
 		Path:      "token/bench",
 		Storage:   e.storage,

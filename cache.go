@@ -13,21 +13,26 @@ const (
 	// cacheSize bounds each cache's memory when roles name many owners or
 	// installations.
 	cacheSize = 4096
-	// cacheLookupTimeout bounds a lookup shared by several waiting requests,
-	// which no longer belongs to any one of them.
+	// cacheLookupTimeout bounds an owner's installation lookup, shared by
+	// several waiting requests, which no longer belongs to any one of them.
 	cacheLookupTimeout = 30 * time.Second
 )
 
 // ttlCache remembers what GitHub said for a while, so that a token costs
 // one GitHub call rather than one per lookup. Concurrent misses for one key
-// share a single lookup. It is part of the state built from one config, so
-// a config change drops it.
+// share a single lookup, which runs detached from the requests waiting on
+// it: each waits up to its own deadline, and the lookup goes on, for the
+// next request, when they have all left. It is part of the state built
+// from one config, so a config change drops it.
 type ttlCache[K comparable, V any] struct {
-	ttl time.Duration
+	// life is how long a value is kept; it may depend on the value.
+	life func(V) time.Duration
 	// errTTL, when positive, keeps a failed lookup's error that long, so
 	// that a lookup which fails expensively is not redone per request.
 	errTTL time.Duration
-	now    func() time.Time
+	// lookupTimeout bounds a lookup.
+	lookupTimeout time.Duration
+	now           func() time.Time
 
 	mu      sync.Mutex
 	entries map[K]cached[V]
@@ -41,8 +46,13 @@ type cached[V any] struct {
 	expires time.Time
 }
 
-func newTTLCache[K comparable, V any](ttl, errTTL time.Duration) *ttlCache[K, V] {
-	return &ttlCache[K, V]{ttl: ttl, errTTL: errTTL, now: time.Now, entries: make(map[K]cached[V])}
+func newTTLCache[K comparable, V any](life func(V) time.Duration, errTTL, lookupTimeout time.Duration) *ttlCache[K, V] {
+	return &ttlCache[K, V]{life: life, errTTL: errTTL, lookupTimeout: lookupTimeout, now: time.Now, entries: make(map[K]cached[V])}
+}
+
+// fixedLife keeps every value for ttl.
+func fixedLife[V any](ttl time.Duration) func(V) time.Duration {
+	return func(V) time.Duration { return ttl }
 }
 
 // lookup returns the value for key, calling find on a miss. fresh reports
@@ -55,12 +65,12 @@ func (c *ttlCache[K, V]) lookup(ctx context.Context, key K, find func(context.Co
 	ch := c.group.DoChan(fmt.Sprint(key), func() (any, error) {
 		// Detached from the first caller: its cancellation must not fail
 		// the others waiting on the same lookup.
-		lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheLookupTimeout)
+		lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.lookupTimeout)
 		defer cancel()
 		v, err := find(lookupCtx, key)
 		switch {
 		case err == nil:
-			c.put(key, cached[V]{value: v}, c.ttl)
+			c.put(key, cached[V]{value: v}, c.life(v))
 		case c.errTTL > 0:
 			c.put(key, cached[V]{err: err}, c.errTTL)
 		}
@@ -106,13 +116,14 @@ func (c *ttlCache[K, V]) put(key K, e cached[V], ttl time.Duration) {
 	c.entries[key] = e
 }
 
-// age reports how long ago the live entry for key was stored.
-func (c *ttlCache[K, V]) age(key K) (time.Duration, bool) {
+// age reports how long ago the live entry for key was stored, and how
+// long it is kept in all.
+func (c *ttlCache[K, V]) age(key K) (age, life time.Duration, ok bool) {
 	e, ok := c.get(key)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	return c.now().Sub(e.stored), true
+	return c.now().Sub(e.stored), e.expires.Sub(e.stored), true
 }
 
 // evict makes room: expired entries first, else an arbitrary one, which at

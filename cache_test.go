@@ -18,7 +18,7 @@ func (c *counter) find(_ context.Context, key int) (int, error) {
 }
 
 func TestTTLCache_ExpiresAfterItsTTL(t *testing.T) {
-	c := newTTLCache[int, int](time.Minute, 0)
+	c := newTTLCache[int](fixedLife[int](time.Minute), 0, time.Minute)
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return now }
 	var lookups counter
@@ -44,16 +44,16 @@ func TestTTLCache_ExpiresAfterItsTTL(t *testing.T) {
 }
 
 func TestTTLCache_BoundedByEvictingExpiredFirst(t *testing.T) {
-	c := newTTLCache[int, int](time.Minute, 0)
+	c := newTTLCache[int](fixedLife[int](time.Minute), 0, time.Minute)
 	now := time.Now()
 	c.now = func() time.Time { return now }
 	for i := range cacheSize {
-		c.put(i, cached[int]{value: i}, c.ttl)
+		c.put(i, cached[int]{value: i}, time.Minute)
 		if i == cacheSize/2 {
 			now = now.Add(2 * time.Minute) // the first half has expired
 		}
 	}
-	c.put(-1, cached[int]{value: -1}, c.ttl)
+	c.put(-1, cached[int]{value: -1}, time.Minute)
 	if n := len(c.entries); n > cacheSize {
 		t.Fatalf("%d entries, bound %d", n, cacheSize)
 	}
@@ -68,7 +68,7 @@ func TestTTLCache_BoundedByEvictingExpiredFirst(t *testing.T) {
 // Concurrent misses share one lookup; an error is not cached; a caller that
 // gives up does not fail the others.
 func TestTTLCache_SharesLookupsAndDoesNotCacheErrors(t *testing.T) {
-	c := newTTLCache[int, int](time.Minute, 0)
+	c := newTTLCache[int](fixedLife[int](time.Minute), 0, time.Minute)
 	release := make(chan struct{})
 	var calls atomic.Int32
 	slow := func(context.Context, int) (int, error) {
@@ -121,7 +121,7 @@ func TestTTLCache_SharesLookupsAndDoesNotCacheErrors(t *testing.T) {
 // With errTTL, a failed lookup is remembered that long: an expensive
 // failure costs once, not once per request.
 func TestTTLCache_ErrorsKeptForErrTTL(t *testing.T) {
-	c := newTTLCache[int, int](time.Minute, 10*time.Second)
+	c := newTTLCache[int](fixedLife[int](time.Minute), 10*time.Second, time.Minute)
 	now := time.Now()
 	c.now = func() time.Time { return now }
 	var calls atomic.Int32
@@ -140,5 +140,34 @@ func TestTTLCache_ErrorsKeptForErrTTL(t *testing.T) {
 	}
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("%d lookups: want one per errTTL", n)
+	}
+}
+
+// A value may set its own life, and a lookup runs on the cache's budget,
+// whatever the deadline of the request that started it.
+func TestTTLCache_LifePerValueAndLookupBudget(t *testing.T) {
+	c := newTTLCache[int](func(v int) time.Duration { return time.Duration(v) * time.Minute }, 0, time.Hour)
+	now := time.Now()
+	c.now = func() time.Time { return now }
+	var budget time.Duration
+	find := func(ctx context.Context, key int) (int, error) {
+		deadline, _ := ctx.Deadline()
+		budget = time.Until(deadline)
+		return key, nil
+	}
+	short, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, _, err := c.lookup(short, 3, find); err != nil {
+		t.Fatal(err)
+	}
+	if budget < 59*time.Minute {
+		t.Errorf("the lookup had %v; want the cache's hour, not its first caller's minute", budget)
+	}
+	if age, life, ok := c.age(3); !ok || age != 0 || life != 3*time.Minute {
+		t.Fatalf("age %v, life %v, %t; want a new entry kept 3 minutes", age, life, ok)
+	}
+	now = now.Add(3 * time.Minute)
+	if _, ok := c.get(3); ok {
+		t.Error("a value was kept past its own life")
 	}
 }

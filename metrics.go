@@ -41,6 +41,9 @@ type metrics struct {
 	jwtSignatures                    prometheus.Counter
 	retries                          *prometheus.CounterVec // endpoint, reason
 	rateLimitWaits, rateLimitSeconds *prometheus.CounterVec // endpoint
+	walEntries                       prometheus.Gauge
+	// Tokens left live and untracked, by why the WAL did not keep them.
+	untrackedWALFull, untrackedWALWriteFailed prometheus.Counter
 
 	// The mint and attempt paths run per token: their children are
 	// resolved once per label set rather than per request.
@@ -87,7 +90,13 @@ func newMetrics() *metrics {
 			"Waits for a GitHub rate limit to pass before trying again.", "endpoint"),
 		rateLimitSeconds: f.counterVec("github_rate_limit_wait_seconds_total",
 			"Seconds spent waiting for GitHub rate limits to pass.", "endpoint"),
+		walEntries: f.gauge("wal_entries",
+			"Tokens nobody received whose revocation failed, waiting in the WAL for a retry, as last counted (each rollback run and each write)."),
 	}
+	untracked := f.counterVec("untracked_tokens_total",
+		"Tokens nobody received whose revocation failed and that could not be kept for a retry, by reason: wal_full, wal_write_failed. Each stays live at GitHub until it expires, within the hour.",
+		"reason")
+	m.untrackedWALFull, m.untrackedWALWriteFailed = untracked.WithLabelValues("wal_full"), untracked.WithLabelValues("wal_write_failed")
 	remaining := f.gaugeVec("github_rate_limit_remaining",
 		"The X-RateLimit-Remaining of GitHub's latest reply, by credential: app (the App's JWT) or installation (the latest installation token used).",
 		"credential")
@@ -150,6 +159,12 @@ func (f collectorFactory) counterVec(name, help string, labels ...string) *prome
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: name, Help: help}, labels)
 	f.reg.MustRegister(c)
 	return c
+}
+
+func (f collectorFactory) gauge(name, help string) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: name, Help: help})
+	f.reg.MustRegister(g)
+	return g
 }
 
 func (f collectorFactory) gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {

@@ -178,8 +178,8 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 // GitHub was sent: nil when the mint was not sent because listing the
 // repositories for the patterns failed. When GitHub refuses a repository of a list matched from
 // the cache (renamed or deleted since), the list is fetched again and the
-// mint retried, once, and only if the list is old enough: no caller can
-// make every request a listing.
+// mint retried, once, and only if the list has lived half its life: no
+// caller can make every request a listing.
 func (b *backend) mint(ctx context.Context, app *appClient, installationID int64, sc scope.Scope) (*ghclient.InstallationToken, *scope.Scope, error) {
 	treq, fromCache, err := b.tokenRequest(ctx, app, installationID, sc)
 	if err != nil {
@@ -187,7 +187,7 @@ func (b *backend) mint(ctx context.Context, app *appClient, installationID int64
 	}
 	tok, err := app.api.CreateInstallationToken(ctx, installationID, treq)
 	if fromCache && repositoryRefused(err) {
-		if age, ok := app.repositories.age(installationID); ok && age >= minRelistAge {
+		if age, life, ok := app.repositories.age(installationID); ok && age >= life/2 {
 			app.repositories.forget(installationID)
 			if treq, _, err = b.tokenRequest(ctx, app, installationID, sc); err != nil {
 				return nil, nil, err

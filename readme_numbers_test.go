@@ -5,29 +5,35 @@ import (
 	"testing"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/readme"
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 )
 
 // TestREADMENumbers holds the README's "Limits and timings" table to the
-// constants of this package (ghclient and scope check their own rows).
+// constants of this package, and every numeric constant of the package to
+// a row of the table (ghclient, scope and quote check their own).
 func TestREADMENumbers(t *testing.T) {
-	numbers, err := readme.Numbers("README.md")
+	problems, err := readme.Check("README.md", ".", []readme.Row{
+		{Key: "lease.max_ttl", Source: "maxTokenTTL", Value: readme.Duration(maxTokenTTL)},
+		{Key: "revoke.expired_margin", Source: "expiredMargin", Value: readme.Duration(expiredMargin)},
+		{Key: "revoke.max_clients", Source: "maxRevokers", Value: strconv.Itoa(maxRevokers)},
+		{Key: "cache.owner_ttl", Source: "ownerCacheTTL", Value: readme.Duration(ownerCacheTTL)},
+		{Key: "cache.repository_list_ttl", Source: "repositoryListTTL", Value: readme.Duration(repositoryListTTL)},
+		{Key: "cache.listing_pages_per_minute", Source: "listingPagesPerMinute", Value: strconv.Itoa(listingPagesPerMinute)},
+		{Key: "cache.listing_timeout", Source: "repositoryListingTimeout", Value: readme.Duration(repositoryListingTimeout)},
+		{Key: "cache.failed_listing_ttl", Source: "failedListingTTL", Value: readme.Duration(failedListingTTL)},
+		{Key: "cache.entries", Source: "cacheSize", Value: strconv.Itoa(cacheSize)},
+		{Key: "cache.lookup_timeout", Source: "cacheLookupTimeout", Value: readme.Duration(cacheLookupTimeout)},
+		{Key: "cache.replication_state_ttl", Source: "replicationStateTTL", Value: readme.Duration(replicationStateTTL)},
+		{Key: "config.min_key_bits", Source: "minKeyBits", Value: strconv.Itoa(minKeyBits)},
+		{Key: "wal.retry_min_age", Source: "walRollbackMinAge", Value: readme.Duration(walRollbackMinAge)},
+		{Key: "wal.write_timeout", Source: "walWriteTimeout", Value: readme.Duration(walWriteTimeout)},
+		{Key: "wal.attempt_timeout", Source: "walAttemptTimeout", Value: readme.Duration(walAttemptTimeout)},
+		{Key: "wal.revokers", Source: "walRevokers", Value: strconv.Itoa(walRevokers)},
+		{Key: "wal.max_entries", Source: "walMaxEntries", Value: strconv.Itoa(walMaxEntries)},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for key, want := range map[string]string{
-		"lease.max_ttl":             readme.Duration(maxTokenTTL),
-		"revoke.expired_margin":     readme.Duration(expiredMargin),
-		"cache.owner_ttl":           readme.Duration(ownerCacheTTL),
-		"cache.repository_list_ttl": readme.Duration(repositoryListTTL),
-		"cache.min_relist_age":      readme.Duration(minRelistAge),
-		"cache.failed_listing_ttl":  readme.Duration(failedListingTTL),
-		"cache.entries":             strconv.Itoa(cacheSize),
-		"input.max_quoted_bytes":    readme.Bytes(quote.MaxBytes),
-		"wal.retry_min_age":         readme.Duration(walRollbackMinAge),
-	} {
-		if got, ok := numbers[key]; !ok || got != want {
-			t.Errorf("README says %s = %q; the code uses %q", key, got, want)
-		}
+	for _, p := range problems {
+		t.Error(p)
 	}
 }

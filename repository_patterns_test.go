@@ -80,7 +80,7 @@ func TestPatterns_StaleListIsRefreshedOnceOn422(t *testing.T) {
 		t.Fatalf("token reaches %v", got)
 	}
 	// The list must be old enough to be fetched again on a 422.
-	e.b.client.repositories.now = func() time.Time { return time.Now().Add(minRelistAge) }
+	e.b.client.repositories.now = func() time.Time { return time.Now().Add(repositoryListTTL / 2) }
 	e.emulator.RemoveRepository(e.sample.Repositories["octocat/blog"])
 	e.emulator.AddRepository(ghemu.Repository{ID: 2199, Owner: "octocat", Name: "notes"})
 	resp := e.mint("team")

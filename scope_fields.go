@@ -7,9 +7,9 @@ import (
 )
 
 const (
-	fieldRepositories  = scope.FieldRepositories
-	fieldRepositoryIDs = scope.FieldRepositoryIDs
-	fieldPermissions   = scope.FieldPermissions
+	fieldRepositories  string = scope.FieldRepositories
+	fieldRepositoryIDs string = scope.FieldRepositoryIDs
+	fieldPermissions   string = scope.FieldPermissions
 )
 
 // scopeFieldsFor says whose scope fields a path takes: a role's, which set

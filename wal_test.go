@@ -2,9 +2,12 @@ package githubapp
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,8 +24,8 @@ func (e *testEnv) revocationOutage(n int) {
 	e.emulator.FailNext(n, ghemu.Fault{Status: http.StatusServiceUnavailable, PathPrefix: "/installation/token"})
 }
 
-// failedDiscard is how many revocations a failed discard, or a failed
-// retry of one, attempts.
+// failedDiscard is how many revocations a failed discard attempts (a
+// rollback run then tries each entry once).
 var failedDiscard = ghclient.DefaultRetryPolicy().MaxAttempts
 
 // rollback sends what Vault's rollback manager sends every minute, with
@@ -63,7 +66,7 @@ func (e *testEnv) mintForCallerWhoLeaves() {
 
 func TestWAL_UndeliveredTokenIsRevokedOnceGitHubAnswers(t *testing.T) {
 	e := newRoleEnv(t, nil)
-	e.revocationOutage(2 * failedDiscard) // the in-line attempts, then every attempt of the first retry
+	e.revocationOutage(failedDiscard + 1) // the in-line attempts, then the first retry
 	e.mintForCallerWhoLeaves()
 	if live, wal := e.emulator.LiveTokens(), len(e.walEntries()); live != 1 || wal != 1 {
 		t.Fatalf("after a failed discard: %d live tokens, %d WAL entries; want 1 and 1", live, wal)
@@ -118,27 +121,181 @@ func TestWAL_ListingTokenIsRevokedOnceGitHubAnswers(t *testing.T) {
 	}
 }
 
+// putUndelivered writes a WAL entry for token, to be revoked at baseURL.
+func (e *testEnv) putUndelivered(token, baseURL string, giveUpAt time.Time) {
+	e.t.Helper()
+	if _, err := framework.PutWAL(context.Background(), e.storage, walKindUndelivered, undeliveredToken{
+		Token: token, BaseURL: baseURL, InstallationID: 1, What: "a test token", GiveUpAt: giveUpAt,
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // An entry past its give-up time gets one last try, whatever it answers.
 func TestWAL_ExpiredEntryIsTriedOnceThenDropped(t *testing.T) {
 	e := newRoleEnv(t, nil)
 	e.revocationOutage(failedDiscard)
-	if _, err := framework.PutWAL(context.Background(), e.storage, walKindUndelivered, undeliveredToken{
-		Token: "ghs_long_gone", BaseURL: e.emulator.URL(), InstallationID: 1,
-		What: "a test token", GiveUpAt: time.Now().Add(-time.Second),
-	}); err != nil {
+	e.putUndelivered("ghs_long_gone", e.emulator.URL(), time.Now().Add(-time.Second))
+	e.rollback()
+	if wal, calls := len(e.walEntries()), e.emulator.Count(http.MethodDelete, "/installation/token"); wal != 0 || calls != 1 {
+		t.Fatalf("an expired entry: %d WAL entries left after %d revocation attempts; want none after one", wal, calls)
+	}
+}
+
+// A rollback run sends each entry's revocation once: the next run, a
+// minute later, is the retry.
+func TestWAL_EachRunTriesAnEntryOnce(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	e.revocationOutage(1000)
+	e.mintForCallerWhoLeaves()
+	before := e.emulator.Count(http.MethodDelete, "/installation/token")
+	e.rollback()
+	if calls := e.emulator.Count(http.MethodDelete, "/installation/token") - before; calls != 1 {
+		t.Fatalf("one rollback run sent %d revocations of one entry; want 1", calls)
+	}
+}
+
+// hangingGitHub accepts connections and never answers, as a GitHub
+// Enterprise host retired behind a firewall that still accepts them. It
+// returns its base URL and the count of connections it accepted.
+func hangingGitHub(t *testing.T) (string, *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.rollback()
-	if wal, calls := len(e.walEntries()), e.emulator.Count(http.MethodDelete, "/installation/token"); wal != 0 || calls != failedDiscard {
-		t.Fatalf("an expired entry: %d WAL entries left after %d revocation attempts; want none after one try (%d attempts)", wal, calls, failedDiscard)
+	var accepted atomic.Int32
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String(), &accepted
+}
+
+// refusingGitHub is a base URL whose port refuses connections.
+func refusingGitHub(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+	return url
+}
+
+// rollbackWithin runs one rollback and fails the test if it outlasts limit.
+func (e *testEnv) rollbackWithin(limit time.Duration) time.Duration {
+	e.t.Helper()
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = e.b.HandleRequest(context.Background(), &logical.Request{
+			Operation: logical.RollbackOperation, Storage: e.storage, Data: map[string]any{"immediate": true},
+		})
+	}()
+	select {
+	case <-done:
+		return time.Since(start)
+	case <-time.After(limit):
+		e.t.Fatalf("a rollback run still going after %v", limit)
+		return 0
+	}
+}
+
+// Each entry gets one attempt on a deadline of its own, several at a time:
+// GitHubs that hang or refuse connections cost their own entries a try
+// each, and never keep the others from being tried in the same run.
+func TestWAL_HungAndDeadGitHubsDoNotStarveTheRest(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	e.b.walAttemptTimeout = time.Second
+	hung, accepted := hangingGitHub(t)
+	dead := refusingGitHub(t)
+	inAnHour := time.Now().Add(time.Hour)
+	hungEntries := 2 * walRevokers
+	for range hungEntries {
+		e.putUndelivered("ghs_hung", hung, inAnHour)
+	}
+	for range 3 {
+		e.putUndelivered("ghs_dead", dead, inAnHour)
+	}
+	app, err := e.b.getClient(context.Background(), e.storage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		tok, err := app.api.CreateInstallationToken(context.Background(), e.sample.OrgInstallationID, ghclient.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.putUndelivered(tok.Token, e.emulator.URL(), inAnHour)
+	}
+
+	took := e.rollbackWithin(30 * time.Second)
+	if live := e.emulator.LiveTokens(); live != 0 {
+		t.Errorf("%d tokens of a GitHub that answers still live after a run", live)
+	}
+	if wal := len(e.walEntries()); wal != hungEntries+3 {
+		t.Errorf("%d WAL entries left; want the %d of the hung and dead GitHubs", wal, hungEntries+3)
+	}
+	if n := int(accepted.Load()); n != hungEntries {
+		t.Errorf("the hung GitHub saw %d connections for %d entries; want one attempt each", n, hungEntries)
+	}
+	// Two rounds of attempts on the hung GitHub, run side by side.
+	if limit := 4 * e.b.walAttemptTimeout; took > limit {
+		t.Errorf("the run took %v; want under %v", took, limit)
+	}
+}
+
+// The WAL holds at most walMaxEntries: past that, a token whose revocation
+// failed is not written; a WARN line names it and a metric counts it.
+func TestWAL_IsBounded(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	for range walMaxEntries {
+		e.putUndelivered("ghs_filler", e.emulator.URL(), time.Now().Add(time.Hour))
+	}
+	e.revocationOutage(failedDiscard)
+	before := len(e.logs.String())
+	e.mintForCallerWhoLeaves()
+	if wal := len(e.walEntries()); wal != walMaxEntries {
+		t.Fatalf("%d WAL entries; want the bound, %d", wal, walMaxEntries)
+	}
+	if live := e.emulator.LiveTokens(); live != 1 {
+		t.Fatalf("%d live tokens; want the one the full WAL could not keep", live)
+	}
+	logged := e.logs.String()[before:]
+	if !strings.Contains(logged, "[WARN]") || !strings.Contains(logged, "WAL is full") || !strings.Contains(logged, "hashed_token=") {
+		t.Errorf("no WARN line names the token the full WAL could not keep:\n%s", logged)
+	}
+	m := e.scrape()
+	m.require("github_app_untracked_tokens_total", 1, "reason", "wal_full")
+	m.require("github_app_wal_entries", walMaxEntries)
 }
 
 // Vault does not log a WAL entry's failure; the plugin must, with the
 // token's hashed_token, every time.
 func TestWAL_FailedRetryIsLogged(t *testing.T) {
 	e := newRoleEnv(t, nil)
-	e.revocationOutage(2 * failedDiscard)
+	e.revocationOutage(failedDiscard + 1)
 	e.mintForCallerWhoLeaves()
 	before := len(e.logs.String())
 	e.rollback()
@@ -175,5 +332,33 @@ func TestWAL_UnreadableEntriesAreDropped(t *testing.T) {
 	e.rollback()
 	if wal := len(e.walEntries()); wal != 0 {
 		t.Fatalf("%d unreadable WAL entries kept; they can never succeed", wal)
+	}
+}
+
+// A reply naming many tokens, whose revocations fail, costs a couple of
+// revocations and WAL entries, not one per token it names.
+func TestWAL_ReplyNamingManyTokensWritesAFew(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	var forged strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&forged, `,"token":"ghs_forged%02d"`, i)
+	}
+	e.emulator.EditNextReply(1, ghemu.ReplyEdit{PathPrefix: mintPath, InsertRaw: forged.String()})
+	e.revocationOutage(1000)
+	resp, err := e.do(logical.ReadOperation, "token/ci", nil)
+	if err == nil && !resp.IsError() {
+		t.Fatal("a reply naming 21 tokens was handed out")
+	}
+	if wal, calls := len(e.walEntries()), e.emulator.Count(http.MethodDelete, "/installation/token"); wal > 2 || calls > 2*failedDiscard {
+		t.Fatalf("one reply naming 21 tokens: %d WAL entries, %d revocation calls; want at most 2 and %d", wal, calls, 2*failedDiscard)
+	}
+}
+
+// A full WAL whose every GitHub hangs is tried whole within one run of
+// Vault's rollback manager, which cuts a run at its request deadline.
+func TestWAL_FullWALFitsInOneRollbackRun(t *testing.T) {
+	rounds := (walMaxEntries + walRevokers - 1) / walRevokers
+	if worst := time.Duration(rounds) * walAttemptTimeout; worst >= vaultMaxRequestDuration {
+		t.Fatalf("a full WAL of hung GitHubs takes %v; Vault cuts a rollback run at %v", worst, vaultMaxRequestDuration)
 	}
 }

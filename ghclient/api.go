@@ -6,14 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
-)
-
-// Paging bounds (100 items a page), so that a misbehaving server cannot keep
-// a listing going forever: 10,000 installations, 50,000 repositories.
-const (
-	maxInstallationPages = 100
-	maxRepositoryPages   = 500
 )
 
 // CreateInstallationToken mints an installation access token. The token is
@@ -43,6 +35,10 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 		for _, token := range reply.tokens {
 			c.Discard(token, installationID, "a token GitHub sent in a reply that could not be read or decoded")
 		}
+		if reply.moreTokens {
+			c.logger.Warn(fmt.Sprintf("a reply that could not be decoded named more than %d tokens; only those were revoked (GitHub sends one)", maxSalvagedTokens),
+				"installation_id", installationID)
+		}
 		return nil, err
 	}
 	tok := reply.InstallationToken
@@ -58,6 +54,17 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 // the token itself. A token that GitHub no longer knows (401, or 404) has
 // already been revoked or has expired, so that counts as success.
 func (c *Client) RevokeInstallationToken(ctx context.Context, token string) error {
+	return c.revoke(ctx, token, false)
+}
+
+// TryRevokeInstallationToken is RevokeInstallationToken in a single
+// attempt, never retried nor waiting out a rate limit: for a caller that
+// tries again on its own schedule, and must not spend it on one token.
+func (c *Client) TryRevokeInstallationToken(ctx context.Context, token string) error {
+	return c.revoke(ctx, token, true)
+}
+
+func (c *Client) revoke(ctx context.Context, token string, once bool) error {
 	if token == "" {
 		return errors.New("no installation token to revoke")
 	}
@@ -65,7 +72,7 @@ func (c *Client) RevokeInstallationToken(ctx context.Context, token string) erro
 	if err != nil {
 		return err
 	}
-	r.token = token
+	r.token, r.once = token, once
 	_, err = c.do(ctx, r, nil)
 	if IsUnauthorized(err) || IsNotFound(err) {
 		return nil
@@ -102,12 +109,13 @@ func (c *Client) ListInstallations(ctx context.Context) ([]Installation, error) 
 	if err != nil {
 		return nil, err
 	}
-	return collectPages(ctx, c, r, maxInstallationPages, "installations",
+	return collectPages(ctx, c, r, maxInstallationPages, 1, "installations",
 		func(page *installationPage) []Installation { return *page })
 }
 
 // ListInstallationRepositories returns every repository the installation
-// token can reach, following GitHub's Link headers page by page.
+// token can reach, following GitHub's Link headers, several pages at a
+// time (see collectPages): an installation may have tens of thousands.
 func (c *Client) ListInstallationRepositories(ctx context.Context, token string) ([]Repository, error) {
 	if token == "" {
 		return nil, errors.New("an installation token is required to list its repositories")
@@ -117,91 +125,8 @@ func (c *Client) ListInstallationRepositories(ctx context.Context, token string)
 		return nil, err
 	}
 	r.token = token
-	return collectPages(ctx, c, r, maxRepositoryPages, "repositories",
+	return collectPages(ctx, c, r, maxRepositoryPages, pageFetchers, "repositories",
 		func(page *repositoryPage) []Repository { return page.Repositories })
-}
-
-// collectPages sends r and follows each reply's rel="next" link, gathering
-// the items of every page (at most maxPages).
-func collectPages[P, T any](ctx context.Context, c *Client, r *request, maxPages int, what string, items func(*P) []T) ([]T, error) {
-	var all []T
-	for page := 1; ; page++ {
-		var batch P
-		header, err := c.do(ctx, r, &batch)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items(&batch)...)
-
-		next := nextLink(header.Values("Link"))
-		if next == "" {
-			return all, nil
-		}
-		if page == maxPages {
-			return nil, fmt.Errorf("GitHub lists more than %d pages of %s", maxPages, what)
-		}
-		if r, err = c.followLink(r, next); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// followLink builds the request for a pagination link. The link must stay on
-// the API host: the request carries the App's JWT, which must not be handed
-// to whatever host a reply names.
-func (c *Client) followLink(prev *request, link string) (*request, error) {
-	if len(link) > maxBaseURLBytes {
-		return nil, fmt.Errorf("refusing a GitHub pagination link of %d bytes", len(link))
-	}
-	u, err := url.Parse(prev.url)
-	if err == nil {
-		u, err = u.Parse(link)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("invalid GitHub pagination link: %w", err)
-	}
-	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) {
-		return nil, fmt.Errorf("refusing to follow GitHub pagination link to %s://%s: not the API host", u.Scheme, u.Host)
-	}
-	path := strings.TrimPrefix(u.Path, c.base.Path)
-	return &request{
-		method: prev.method,
-		url:    u.String(),
-		path:   path,
-		route:  routeOf(prev.method, path),
-		token:  prev.token,
-	}, nil
-}
-
-// nextLink returns the rel="next" target of RFC 8288 Link header values, as
-// GitHub writes them: <https://…?page=2>; rel="next", <…>; rel="last".
-func nextLink(values []string) string {
-	for _, v := range values {
-		for _, link := range strings.Split(v, ",") {
-			target, params, ok := strings.Cut(link, ";")
-			target = strings.TrimSpace(target)
-			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
-				continue
-			}
-			for _, param := range strings.Split(params, ";") {
-				name, value, _ := strings.Cut(strings.TrimSpace(param), "=")
-				if strings.EqualFold(name, "rel") && hasToken(strings.Trim(value, `"`), "next") {
-					return target[1 : len(target)-1]
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// hasToken reports whether the space-separated list holds tok.
-func hasToken(list, tok string) bool {
-	for _, f := range strings.Fields(list) {
-		if strings.EqualFold(f, tok) {
-			return true
-		}
-	}
-	return false
 }
 
 // call sends a request without pagination and decodes its reply into a T.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -212,6 +213,30 @@ func TestRevokeInstallationToken(t *testing.T) {
 	}
 }
 
+// TryRevokeInstallationToken makes one attempt, whatever GitHub answers:
+// no retry after a 5xx or a dropped connection, no wait for a rate limit.
+func TestTryRevokeInstallationTokenAttemptsOnce(t *testing.T) {
+	for name, answer := range map[string]http.HandlerFunc{
+		"5xx":          status(http.StatusServiceUnavailable, `{"message":"Service Unavailable"}`),
+		"rate limited": rateLimited(http.StatusTooManyRequests, map[string]string{"Retry-After": "1"}),
+		"dropped":      dropConnection(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, answer, func(c *Config) { c.PrivateKey = nil })
+			if err := h.client.TryRevokeInstallationToken(context.Background(), "ghs_abc"); err == nil {
+				t.Fatal("a failed revocation reported success")
+			}
+			if n, slept := h.attempts(), h.slept(); n != 1 || len(slept) != 0 {
+				t.Errorf("%d attempts, waits %v; want one attempt and no wait", n, slept)
+			}
+		})
+	}
+	h := newHarness(t, status(http.StatusNoContent, ""), func(c *Config) { c.PrivateKey = nil })
+	if err := h.client.TryRevokeInstallationToken(context.Background(), "ghs_abc"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 const installationJSON = `{"id":7,"app_id":42,"account":{"login":"Octo","id":9,"type":"Organization"},
 	"target_type":"Organization","repository_selection":"all","permissions":{"contents":"write"},
 	"suspended_at":"2026-02-01T00:00:00Z","created_at":"2025-01-01T00:00:00Z"}`
@@ -318,6 +343,11 @@ func TestListInstallationsRefusesForeignLinks(t *testing.T) {
 	for name, linkBase := range map[string]func(*http.Request) string{
 		"other host":   func(*http.Request) string { return foreign.URL },
 		"other scheme": func(r *http.Request) string { return "https://" + r.Host },
+		"other port":   func(r *http.Request) string { return "http://" + strings.Split(r.Host, ":")[0] },
+		"other host, trailing dot": func(r *http.Request) string {
+			_, port, _ := net.SplitHostPort(r.Host)
+			return "http://localhost.:" + port
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, paginated(250, linkBase))
@@ -357,8 +387,8 @@ func TestNextLink(t *testing.T) {
 		`https://x/?page=2; rel="next"`:        "",
 		``:                                     "",
 	} {
-		if got := nextLink([]string{header}); got != want {
-			t.Errorf("nextLink(%q) = %q, want %q", header, got, want)
+		if got := linkTarget([]string{header}, "next"); got != want {
+			t.Errorf("linkTarget(%q, next) = %q, want %q", header, got, want)
 		}
 	}
 }

@@ -59,3 +59,24 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// origin is the scheme, host and port of a URL in the form that decides
+// whether two URLs reach the same server: the host in lower case without a
+// trailing dot, the port spelled out. GitHub's pagination links omit the
+// default port and never end the host in a dot, while a base URL may do
+// either (https://ghe.example.com:443/api/v3, https://HOST./api/v3).
+type origin struct {
+	scheme, host, port string
+}
+
+func originOf(u *url.URL) origin {
+	o := origin{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")), port: u.Port()}
+	switch {
+	case o.port != "":
+	case o.scheme == "https":
+		o.port = "443"
+	case o.scheme == "http":
+		o.port = "80"
+	}
+	return o
+}

@@ -88,6 +88,7 @@ var (
 // Client calls the GitHub API as a GitHub App. It is safe for concurrent use.
 type Client struct {
 	base           *url.URL // Path has no trailing slash
+	origin         origin   // base's, to compare pagination links with
 	userAgentValue []string
 	http           *http.Client
 	logger         hclog.Logger
@@ -109,6 +110,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		base:               base,
+		origin:             originOf(base),
 		userAgentValue:     []string{cmp.Or(cfg.UserAgent, DefaultUserAgent)},
 		http:               withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
 		logger:             cfg.Logger,
@@ -151,23 +153,36 @@ func parseBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 	return url.Parse(normalized)
 }
 
+// The HTTP client's bounds (see NewHTTPClient).
+const (
+	httpTimeout               = 60 * time.Second
+	httpDialTimeout           = 10 * time.Second
+	httpKeepAlive             = 30 * time.Second
+	httpTLSHandshakeTimeout   = 10 * time.Second
+	httpResponseHeaderTimeout = 30 * time.Second
+	httpExpectContinueTimeout = 1 * time.Second
+	httpIdleConnTimeout       = 90 * time.Second
+	httpMaxIdleConns          = 256
+	httpMaxIdleConnsPerHost   = 128
+)
+
 // NewHTTPClient returns an HTTP client tuned for many concurrent calls to one
 // GitHub host: connections are kept alive and reused, and every phase of a
 // request is bounded. Share one per configuration.
 func NewHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: httpDialTimeout, KeepAlive: httpKeepAlive}
 	return &http.Client{
-		Timeout: 60 * time.Second,
+		Timeout: httpTimeout,
 		Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           dialer.DialContext,
 			ForceAttemptHTTP2:     true,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
-			ExpectContinueTimeout: 1 * time.Second,
-			IdleConnTimeout:       90 * time.Second,
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   128,
+			TLSHandshakeTimeout:   httpTLSHandshakeTimeout,
+			ResponseHeaderTimeout: httpResponseHeaderTimeout,
+			ExpectContinueTimeout: httpExpectContinueTimeout,
+			IdleConnTimeout:       httpIdleConnTimeout,
+			MaxIdleConns:          httpMaxIdleConns,
+			MaxIdleConnsPerHost:   httpMaxIdleConnsPerHost,
 		},
 	}
 }
@@ -200,6 +215,8 @@ type request struct {
 	completeOnceSent bool
 	// maxBody bounds a successful reply's body; 0 means maxReplyBytes.
 	maxBody int64
+	// once makes the first attempt the last, whatever the retry policy.
+	once bool
 }
 
 // newRequest builds a request for path (relative to the base URL, already
@@ -407,7 +424,7 @@ func (c *Client) correctSkew(cred string, res *response) bool {
 // retryDelay decides what follows a failed attempt: a retry after a delay,
 // or the error to hand the caller.
 func (c *Client) retryDelay(ctx context.Context, attempt int, r *request, res *response, err error) (Retry, error) {
-	lastAttempt := attempt >= c.retry.MaxAttempts
+	lastAttempt := attempt >= c.retry.MaxAttempts || r.once
 	if err != nil {
 		err = fmt.Errorf("GitHub %s %s: %w", r.method, r.path, err)
 		if lastAttempt || !retryableTransportError(ctx, err) {

@@ -23,6 +23,12 @@ const (
 	// maxObjectKeys is well above the keys of any object GitHub sends
 	// (an installation has about 25).
 	maxObjectKeys = 200
+	// maxSalvagedTokens bounds the tokens revoked from one reply that
+	// could not be decoded. GitHub sends one token per reply; a reply
+	// naming more is refused whole, and revoking a couple covers a real
+	// token beside a forged one without letting a reply that names
+	// thousands turn into thousands of revocations.
+	maxSalvagedTokens = 2
 )
 
 // bodyDecoder is implemented by replies that decode themselves from a 2xx
@@ -54,26 +60,33 @@ func validRepositoryName(name string) bool {
 	return true
 }
 
-// mintReply decodes a mint reply, remembering every token it names.
+// mintReply decodes a mint reply, remembering the tokens it names.
 type mintReply struct {
 	InstallationToken
 	tokens []string
+	// moreTokens reports a reply naming more than maxSalvagedTokens
+	// tokens, of which only those were kept.
+	moreTokens bool
 }
 
-// salvage collects every top-level "token" string of a body that could not
+// salvage collects the top-level "token" strings of a body that could not
 // be read or decoded whole, skipping everything else, as far as its
-// structure allows. A byte-order mark is passed over: the token behind it
-// must be found.
+// structure allows, and stops at maxSalvagedTokens. A byte-order mark is
+// passed over: the token behind it must be found.
 func (m *mintReply) salvage(body []byte) {
-	m.tokens = nil
+	m.tokens, m.moreTokens = nil, false
 	s := &scanner{data: bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))}
 	s.object(func(key []byte) error { //nolint:errcheck // what was found before an error is kept
-		if string(key) == "token" && s.peek() == '"' {
-			token, err := s.str()
-			m.tokens = append(m.tokens, token)
-			return err
+		if string(key) != "token" || s.peek() != '"' {
+			return s.skip()
 		}
-		return s.skip()
+		if len(m.tokens) == maxSalvagedTokens {
+			m.moreTokens = true
+			return errSkipRest
+		}
+		token, err := s.str()
+		m.tokens = append(m.tokens, token)
+		return err
 	})
 }
 

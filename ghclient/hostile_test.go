@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // These tests play GitHub, or whatever sits between it and the plugin, at
@@ -487,5 +490,49 @@ func TestNormalizeBaseURL(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// GitHub sends one token per reply. A reply naming thousands is refused
+// whole: a couple of its tokens are revoked, and the rest cost nothing (no
+// revocation, no log line each), so that one reply cannot make one request
+// send thousands of calls.
+func TestManyTokensInOneReplyAreBounded(t *testing.T) {
+	var body strings.Builder
+	body.WriteString(`{"expires_at":"2026-03-01T13:00:00Z"`)
+	for i := range 3000 {
+		fmt.Fprintf(&body, `,"token":"ghs_%04d"`, i)
+	}
+	body.WriteString("}")
+	var rr recordingRevocations
+	var logs strings.Builder
+	h := newHarness(t, rr.handler(body.String()), func(c *Config) {
+		c.Logger = hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Trace})
+	})
+	if _, err := h.client.CreateInstallationToken(context.Background(), 42, TokenRequest{}); !IsInvalidReply(err) {
+		t.Fatalf("err = %v; want an invalid-reply error", err)
+	}
+	if got := rr.tokens(); len(got) != maxSalvagedTokens {
+		t.Fatalf("revoked %d tokens of a reply naming 3000; want the first %d", len(got), maxSalvagedTokens)
+	}
+	if lines := strings.Count(logs.String(), "\n"); lines > 2*maxSalvagedTokens+1 {
+		t.Errorf("%d log lines for one reply:\n%.2000s", lines, logs.String())
+	}
+}
+
+// A Link header of millions of links (a 4 MB header of commas) is read
+// without building a slice of millions.
+func TestHugeLinkHeaderIsReadInPlace(t *testing.T) {
+	header := []string{strings.Repeat(",", 2<<20) + `<https://x/?page=2>; rel="next"` + strings.Repeat(";", 2<<20)}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	next := linkTarget(header, "next")
+	runtime.ReadMemStats(&after)
+	if next != "https://x/?page=2" {
+		t.Fatalf("linkTarget = %q", next)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("reading a 4 MB Link header allocated %d MB", grew>>20)
 	}
 }

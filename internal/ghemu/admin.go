@@ -70,8 +70,13 @@ func (s *Server) adminRoutes() *http.ServeMux {
 		writeJSON(w, http.StatusOK, info)
 	})
 	mux.HandleFunc("POST /_emulator/latency", adminSetting(func(v struct {
-		MS int64 `json:"ms"`
+		MS         int64  `json:"ms"`
+		PathPrefix string `json:"path_prefix"`
 	}) {
+		if v.PathPrefix != "" {
+			s.SetLatencyFor(v.PathPrefix, time.Duration(v.MS)*time.Millisecond)
+			return
+		}
 		s.SetLatency(time.Duration(v.MS) * time.Millisecond)
 	}))
 	mux.HandleFunc("POST /_emulator/clock-skew", adminSetting(func(v struct {

@@ -3,6 +3,7 @@ package ghemu
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,5 +183,29 @@ func TestGitHubRequestRules(t *testing.T) {
 	}
 	if !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
 		t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
+	}
+}
+
+// GitHub's links name its host as it knows it, whatever the request's Host
+// header says: without the scheme's default port, without a trailing dot.
+func TestLinksNameTheHostWithoutDefaultPortOrTrailingDot(t *testing.T) {
+	f := newFixture(t)
+	for host, want := range map[string]string{
+		"127.0.0.1:80":        "http://127.0.0.1",
+		"ghe.example.com.:80": "http://ghe.example.com",
+		"ghe.example.com.":    "http://ghe.example.com",
+		"GHE.example.com:80":  "http://GHE.example.com",
+		"127.0.0.1:8080":      "http://127.0.0.1:8080",
+		"[::1]:80":            "http://[::1]",
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/api/v3/app/installations?per_page=1", nil)
+		req.Host = host
+		req.Header.Set("User-Agent", testUA)
+		req.Header.Set("Authorization", "Bearer "+f.appJWT(t))
+		w := httptest.NewRecorder()
+		f.ServeHTTP(w, req)
+		if link := w.Header().Get("Link"); !strings.HasPrefix(link, "<"+want+"/api/v3/app/installations?") {
+			t.Errorf("Host %s: Link %s; want it rooted at %s/api/v3", host, link, want)
+		}
 	}
 }

@@ -40,6 +40,9 @@ type Server struct {
 
 	connections atomic.Int64 // TCP connections accepted
 
+	pathLatencyMu sync.RWMutex
+	pathLatency   map[string]time.Duration // by path prefix
+
 	mu            sync.RWMutex // guards the model below
 	apps          map[int64]*app
 	installations map[int64]*installation
@@ -150,6 +153,35 @@ func (s *Server) countConnection(_ net.Conn, state http.ConnState) {
 // SetLatency delays every reply by d.
 func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
+// SetLatencyFor delays the replies to requests whose path, without any
+// /api/v3 prefix, starts with prefix by d more (0 removes it): each page
+// of a slow listing, say.
+func (s *Server) SetLatencyFor(prefix string, d time.Duration) {
+	s.pathLatencyMu.Lock()
+	defer s.pathLatencyMu.Unlock()
+	if d <= 0 {
+		delete(s.pathLatency, prefix)
+		return
+	}
+	if s.pathLatency == nil {
+		s.pathLatency = map[string]time.Duration{}
+	}
+	s.pathLatency[prefix] = d
+}
+
+// latencyFor is the delay of a reply to apiPath.
+func (s *Server) latencyFor(apiPath string) time.Duration {
+	d := time.Duration(s.latency.Load())
+	s.pathLatencyMu.RLock()
+	defer s.pathLatencyMu.RUnlock()
+	for prefix, extra := range s.pathLatency {
+		if strings.HasPrefix(apiPath, prefix) {
+			d += extra
+		}
+	}
+	return d
+}
+
 // SetClockSkew sets the emulator's clock to the base clock plus d, as if
 // GitHub's clock and the client's disagreed.
 func (s *Server) SetClockSkew(d time.Duration) { s.skew.Store(int64(d)) }
@@ -197,7 +229,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &recorder{ResponseWriter: w, s: s, rec: s.rec.begin(r)}
 	defer rw.commit(http.StatusOK) // a handler that wrote nothing replied 200
 
-	sleep(r.Context(), time.Duration(s.latency.Load()))
+	sleep(r.Context(), s.latencyFor(apiPath))
 	s.writeCommonHeaders(w.Header())
 
 	if f, ok := s.rec.faults.take(apiPath); ok {
@@ -277,10 +309,29 @@ type urls struct {
 }
 
 func newURLs(r *http.Request, prefix string) urls {
-	scheme := "http"
+	scheme, defaultPort := "http", "80"
 	if r.TLS != nil {
-		scheme = "https"
+		scheme, defaultPort = "https", "443"
 	}
-	web := scheme + "://" + r.Host
-	return urls{api: web + prefix, web: web, host: r.Host}
+	host := canonicalHost(r.Host, defaultPort)
+	web := scheme + "://" + host
+	return urls{api: web + prefix, web: web, host: host}
+}
+
+// canonicalHost is a Host header as GitHub names its own host in links:
+// without the scheme's default port or a trailing dot, whatever form the
+// client sent.
+func canonicalHost(hostport, defaultPort string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), ""
+	}
+	host = strings.TrimSuffix(host, ".")
+	if port == "" || port == defaultPort {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]"
+		}
+		return host
+	}
+	return net.JoinHostPort(host, port)
 }

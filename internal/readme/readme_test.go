@@ -1,6 +1,10 @@
 package readme
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,5 +32,62 @@ func TestNumbersReadsTheTable(t *testing.T) {
 	}
 	if len(numbers) < 10 {
 		t.Fatalf("read %d rows: %v", len(numbers), numbers)
+	}
+}
+
+func TestConstantsAreTheNumericOnes(t *testing.T) {
+	dir := t.TempDir()
+	src := `package p
+
+import "time"
+
+const single = 3 * time.Second
+
+const (
+	limit   = 10
+	derived = limit / 2
+	other   = time.Hour
+	name    = "a string"
+	alias   string = time.RFC3339
+	first kind = iota
+	second
+)
+
+type kind int
+`
+	if err := os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "p_test.go"), []byte("package p\n\nconst inTest = 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Constants(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"derived", "limit", "other", "single"}; !slices.Equal(got, want) {
+		t.Fatalf("Constants = %q; want %q", got, want)
+	}
+
+	readme := filepath.Join(dir, "README.md")
+	table := "## Limits and timings\n\n| key | value | what |\n|---|---|---|\n| `p.limit` | 10 | x |\n| `p.other` | 2h | x |\n"
+	if err := os.WriteFile(readme, []byte(table), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := Check(readme, dir, []Row{
+		{Key: "p.limit", Source: "limit", Value: "10"},
+		{Key: "p.other", Source: "other", Value: "1h"},
+		{Key: "p.single", Source: "single", Value: "3s"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"p.other", "p.single", "derived"} {
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, want) }) {
+			t.Errorf("no problem names %s: %q", want, problems)
+		}
+	}
+	if len(problems) != 3 {
+		t.Errorf("%d problems, want 3 (a wrong value, a missing row, a constant without a row): %q", len(problems), problems)
 	}
 }
