@@ -178,6 +178,12 @@ func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *fr
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
+	// Permissions the products at base_url do not accept (permission_products.go).
+	productWarnings, err := rolePermissionWarnings(ctx, req.Storage, r)
+	if err != nil {
+		return nil, err
+	}
+	warnings = append(warnings, productWarnings...)
 	entry, err := logical.StorageEntryJSON(roleStoragePrefix+name, r)
 	if err != nil {
 		return nil, err
