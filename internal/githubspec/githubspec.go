@@ -160,3 +160,17 @@ func lookup(v any, keys ...string) any {
 	}
 	return v
 }
+
+// Operations lists the description's operations, as "METHOD path".
+func (d *Description) Operations() []string {
+	var out []string
+	paths, _ := d.Doc["paths"].(map[string]any)
+	for p, item := range paths {
+		methods, _ := item.(map[string]any)
+		for method := range methods {
+			out = append(out, strings.ToUpper(method)+" "+p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
