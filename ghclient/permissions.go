@@ -29,6 +29,30 @@ func (p Product) IsServer() bool { return strings.HasPrefix(string(p), "GHES ") 
 // GHEC, then GitHub Enterprise Server releases, oldest first.
 func Products() []Product { return slices.Clone(products[:]) }
 
+// APIVersionsOf returns the REST API versions a product's description
+// describes, oldest first.
+func APIVersionsOf(p Product) []string {
+	if i := slices.Index(products[:], p); i >= 0 {
+		return slices.Clone(productAPIVersions[i])
+	}
+	return nil
+}
+
+// APIVersions returns every REST API version some product describes,
+// oldest first.
+func APIVersions() []string {
+	var out []string
+	for _, versions := range productAPIVersions {
+		for _, v := range versions {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	slices.Sort(out) // dates
+	return out
+}
+
 // DescriptionSource names the package and the files the permission table
 // was generated from.
 func DescriptionSource() string { return descriptionSource }

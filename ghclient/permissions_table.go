@@ -10,6 +10,10 @@ const descriptionSource = "@octokit/openapi 23.0.2 (api.github.com.json, ghec.js
 // its columns.
 var products = [...]Product{"github.com", "GHEC", "GHES 3.17", "GHES 3.18", "GHES 3.19"}
 
+// productAPIVersions are the REST API versions each product's description
+// describes (its x-github-breaking-changes), in the order of products.
+var productAPIVersions = [len(products)][]string{{"2022-11-28", "2026-03-10"}, {"2022-11-28", "2026-03-10"}, {"2022-11-28"}, {"2022-11-28"}, {"2022-11-28"}}
+
 // permissionTable gives, for each permission, the levels each product
 // accepts, space-separated; "" where the product does not have it.
 var permissionTable = map[string][len(products)]string{

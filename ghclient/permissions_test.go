@@ -111,3 +111,18 @@ func TestProductsAt(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIVersions(t *testing.T) {
+	if got := APIVersions(); !slices.Equal(got, []string{DefaultAPIVersion, "2026-03-10"}) {
+		t.Errorf("APIVersions() = %v", got)
+	}
+	for _, p := range Products() {
+		versions := APIVersionsOf(p)
+		if versions[0] != DefaultAPIVersion || slices.Contains(versions, "2026-03-10") == p.IsServer() {
+			t.Errorf("%s knows versions %v", p, versions)
+		}
+	}
+	if APIVersionsOf("GHES 2.0") != nil {
+		t.Error("an unknown product knows versions")
+	}
+}

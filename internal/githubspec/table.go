@@ -11,7 +11,8 @@ import (
 )
 
 // GenerateTable returns the Go source of ghclient's permission table, from
-// the app-permissions schema of each description in the extract.
+// the app-permissions schema of each description in the extract, and of
+// the REST API versions each describes.
 func GenerateTable(fsys fs.FS) ([]byte, error) {
 	m, descs, err := Load(fsys)
 	if err != nil {
@@ -42,6 +43,23 @@ func GenerateTable(fsys fs.FS) ([]byte, error) {
 			b.WriteString(", ")
 		}
 		fmt.Fprintf(&b, "%q", d.Product)
+	}
+	fmt.Fprintf(&b, "}\n\n")
+	fmt.Fprintf(&b, "// productAPIVersions are the REST API versions each product's description\n")
+	fmt.Fprintf(&b, "// describes (its x-github-breaking-changes), in the order of products.\n")
+	fmt.Fprintf(&b, "var productAPIVersions = [len(products)][]string{")
+	for i, d := range descs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("{")
+		for j, v := range d.Versions() {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%q", v)
+		}
+		b.WriteString("}")
 	}
 	fmt.Fprintf(&b, "}\n\n")
 	fmt.Fprintf(&b, "// permissionTable gives, for each permission, the levels each product\n")
