@@ -108,11 +108,11 @@ type Client struct {
 	// to mint requests (nil: nothing).
 	apiVersionValue []string
 	mintHeader      http.Header
-	http           *http.Client
-	logger         hclog.Logger
-	retry          RetryPolicy
-	now            func() time.Time
-	sleep          func(context.Context, time.Duration) error // replaced in tests
+	http            *http.Client
+	logger          hclog.Logger
+	retry           RetryPolicy
+	now             func() time.Time
+	sleep           func(context.Context, time.Duration) error // replaced in tests
 	// sentAttemptTimeout is the const of that name; tests shorten it.
 	sentAttemptTimeout time.Duration
 	jwt                *jwtSigner // nil without a private key
