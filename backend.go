@@ -146,8 +146,9 @@ func userAgent() string {
 type appClient struct {
 	config *appConfig
 	api    *ghclient.Client
-	// owners maps lower-case owner logins to their installation IDs.
-	owners *ttlCache[string, int64]
+	// owners maps lower-case owner logins to their installation IDs, and
+	// enterprises lower-case enterprise slugs.
+	owners, enterprises *ttlCache[string, int64]
 	// repositories maps installation IDs to the repositories they reach,
 	// for roles with patterns.
 	repositories *ttlCache[int64, []ghclient.Repository]
@@ -186,6 +187,7 @@ func (b *backend) getClient(ctx context.Context, s logical.Storage) (*appClient,
 		config:       cfg,
 		api:          api,
 		owners:       newTTLCache[string, int64](ownerCacheTTL, 0),
+		enterprises:  newTTLCache[string, int64](ownerCacheTTL, 0),
 		repositories: newTTLCache[int64, []ghclient.Repository](repositoryListTTL, failedListingTTL),
 	}
 	return b.client, nil

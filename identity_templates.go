@@ -143,6 +143,7 @@ func (id *identity) populate(tpl string) (string, error) {
 type target struct {
 	installationID int64
 	owner          string
+	enterprise     string
 	scope          scope // repositories: names and glob patterns
 }
 
@@ -151,7 +152,7 @@ type target struct {
 // not a login or repository name, is a *scopeError (a 400): it never falls
 // back to a wider scope.
 func (r *role) resolve(sys logical.SystemView, entityID string) (target, error) {
-	t := target{installationID: r.InstallationID, owner: r.Owner, scope: r.scope}
+	t := target{installationID: r.InstallationID, owner: r.Owner, enterprise: r.Enterprise, scope: r.scope}
 	if !r.hasTemplates() {
 		return t, nil
 	}

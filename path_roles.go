@@ -19,6 +19,7 @@ const (
 	fieldName           = "name"
 	fieldInstallationID = "installation_id"
 	fieldOwner          = "owner"
+	fieldEnterprise     = "enterprise"
 	fieldTTL            = "ttl"
 
 	// maxTokenTTL is the life of a GitHub installation token; a lease
@@ -38,6 +39,8 @@ var (
 type role struct {
 	InstallationID int64  `json:"installation_id,omitempty"`
 	Owner          string `json:"owner,omitempty"`
+	// Enterprise is the slug of an enterprise the App is installed on.
+	Enterprise string `json:"enterprise,omitempty"`
 	scope
 	TTL time.Duration `json:"ttl,omitempty"`
 }
@@ -56,6 +59,10 @@ func pathRoles(b *backend) []*framework.Path {
 		fieldOwner: {
 			Type:        framework.TypeString,
 			Description: "Login of the organization or user the App is installed on; resolved to the installation through GitHub (case-insensitive). May be a Vault identity template, such as {{identity.entity.aliases.<accessor>.metadata.repository_owner}}, resolved for each caller. Exactly one of installation_id or owner is required.",
+		},
+		fieldEnterprise: {
+			Type:        framework.TypeString,
+			Description: "Slug of the enterprise the App is installed on (GitHub Enterprise Cloud); resolved to the installation through GitHub (case-insensitive). Such an installation has enterprise permissions only (enterprise_*) and no repositories. Exclusive with installation_id and owner.",
 		},
 		fieldTTL: {
 			Type:        framework.TypeDurationSecond,
@@ -100,9 +107,10 @@ func pathRoles(b *backend) []*framework.Path {
 }
 
 const pathRoleHelp = `
-A role names one installation of the App, either by installation_id or by
-owner (the organization or user account it is installed on), and limits the
-tokens minted for it to some repositories and permissions. Reading
+A role names one installation of the App, by installation_id, by owner (the
+organization or user account it is installed on) or by enterprise (the slug
+of an enterprise it is installed on), and limits the tokens minted for it to
+some repositories and permissions. Reading
 token/<name> mints a token with exactly that scope; a Vault policy on
 token/<name> decides who may.
 
@@ -112,6 +120,8 @@ Writes are partial: fields left out keep their values. Send an empty value
 Example:
   vault write github/roles/ci owner=acme repositories=api,web \
       permissions=contents=read permissions=pull_requests=write ttl=30m
+  vault write github/roles/enterprise-admin enterprise=octo-business \
+      permissions=enterprise_organization_installations=write
 `
 
 func (b *backend) pathRolesList(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
@@ -146,9 +156,12 @@ func (r *role) toResponseData() map[string]any {
 	if r.Permissions == nil {
 		data[fieldPermissions] = map[string]string{}
 	}
-	if r.Owner != "" {
+	switch {
+	case r.Enterprise != "":
+		data[fieldEnterprise] = r.Enterprise
+	case r.Owner != "":
 		data[fieldOwner] = r.Owner
-	} else {
+	default:
 		data[fieldInstallationID] = r.InstallationID
 	}
 	return data
@@ -237,29 +250,38 @@ func mergeRole(stored *role, d *framework.FieldData) (*role, []string, error) {
 	return r, warnings, nil
 }
 
-// mergeInstallation sets the role's installation from installation_id or
-// owner, of which a role has exactly one.
+// mergeInstallation sets the role's installation from installation_id,
+// owner or enterprise, of which a role has exactly one.
 func mergeInstallation(r *role, d *framework.FieldData) error {
 	rawID, hasID := d.GetOk(fieldInstallationID)
 	rawOwner, hasOwner := d.GetOk(fieldOwner)
+	rawEnterprise, hasEnterprise := d.GetOk(fieldEnterprise)
 	switch {
 	case hasID && hasOwner:
 		return errors.New("set exactly one of installation_id or owner, not both")
+	case hasEnterprise && (hasID || hasOwner):
+		return errors.New("enterprise names the installation by itself: set exactly one of installation_id, owner or enterprise")
 	case hasID:
 		id := rawID.(int64)
 		if id <= 0 {
 			return fmt.Errorf("installation_id must be a positive integer; got %d (list the App's installations with: vault list <mount>/installations)", id)
 		}
-		r.InstallationID, r.Owner = id, ""
+		r.InstallationID, r.Owner, r.Enterprise = id, "", ""
 	case hasOwner:
 		owner := strings.TrimSpace(rawOwner.(string))
 		if err := checkOwner(owner); err != nil {
 			return err
 		}
-		r.Owner, r.InstallationID = owner, 0
+		r.Owner, r.InstallationID, r.Enterprise = owner, 0, ""
+	case hasEnterprise:
+		enterprise := strings.TrimSpace(rawEnterprise.(string))
+		if !ownerPattern.MatchString(enterprise) {
+			return fmt.Errorf("enterprise must be the slug of a GitHub enterprise (letters, digits, '-' and '_', as in https://github.com/enterprises/<slug>); got %s", quoteInput(enterprise))
+		}
+		r.Enterprise, r.InstallationID, r.Owner = enterprise, 0, ""
 	}
-	if r.InstallationID == 0 && r.Owner == "" {
-		return errors.New("one of installation_id or owner is required: it names the installation the role mints tokens for")
+	if r.InstallationID == 0 && r.Owner == "" && r.Enterprise == "" {
+		return errors.New("one of installation_id or owner (or enterprise) is required: it names the installation the role mints tokens for")
 	}
 	return nil
 }

@@ -117,10 +117,7 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	}
 	installationID, err := b.installationOf(ctx, app, t)
 	if err != nil {
-		if githubStatus(err) == http.StatusNotFound {
-			return logical.ErrorResponse("role %q: the App is not installed on owner %q (GitHub answered 404 for it as an organization and as a user); install the App there or fix the role's owner", name, t.owner), nil
-		}
-		return githubFailure(app.config, fmt.Sprintf("finding the installation on %q", t.owner), err)
+		return installationFailure(app, name, t, err)
 	}
 	tok, sent, err := b.mint(ctx, app, installationID, sc)
 	if err != nil {
@@ -183,8 +180,8 @@ func mintFailure(app *appClient, name string, t target, installationID int64, se
 	if errors.As(err, &scopeErr) {
 		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
-	if t.owner != "" && installationGone(err) {
-		app.owners.forget(strings.ToLower(t.owner))
+	if installationGone(err) {
+		app.forgetInstallation(t)
 	}
 	action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
 	switch {
@@ -198,13 +195,25 @@ func mintFailure(app *appClient, name string, t target, installationID int64, se
 }
 
 // installationOf returns the target's installation: its ID, or the one
-// GitHub finds on its owner (cached).
+// GitHub finds on its owner or enterprise (cached).
 func (b *backend) installationOf(ctx context.Context, app *appClient, t target) (int64, error) {
-	if t.owner == "" {
-		return t.installationID, nil
+	switch {
+	case t.enterprise != "":
+		return b.lookupInstallation(ctx, app.enterprises, t.enterprise, app.api.FindInstallationByEnterprise)
+	case t.owner != "":
+		return b.lookupInstallation(ctx, app.owners, t.owner, app.api.FindInstallationByOwner)
 	}
-	id, fresh, err := app.owners.lookup(ctx, strings.ToLower(t.owner), func(ctx context.Context, owner string) (int64, error) {
-		inst, err := app.api.FindInstallationByOwner(ctx, owner)
+	return t.installationID, nil
+}
+
+// lookupInstallation finds the installation on an account (an owner's
+// login, an enterprise's slug) through the cache, which folds case as
+// GitHub does.
+func (b *backend) lookupInstallation(ctx context.Context, cache *ttlCache[string, int64], account string,
+	find func(context.Context, string) (*ghclient.Installation, error),
+) (int64, error) {
+	id, fresh, err := cache.lookup(ctx, strings.ToLower(account), func(ctx context.Context, account string) (int64, error) {
+		inst, err := find(ctx, account)
 		if err != nil {
 			return 0, err
 		}
@@ -212,6 +221,31 @@ func (b *backend) installationOf(ctx context.Context, app *appClient, t target) 
 	})
 	b.metrics.countOwnerLookup(err == nil && !fresh)
 	return id, err
+}
+
+// forgetInstallation drops the cached installation of an owner or
+// enterprise that GitHub no longer serves, so the next request looks again.
+func (app *appClient) forgetInstallation(t target) {
+	switch {
+	case t.enterprise != "":
+		app.enterprises.forget(strings.ToLower(t.enterprise))
+	case t.owner != "":
+		app.owners.forget(strings.ToLower(t.owner))
+	}
+}
+
+// installationFailure reports an owner or enterprise whose installation
+// could not be found.
+func installationFailure(app *appClient, name string, t target, err error) (*logical.Response, error) {
+	field, account := fieldOwner, t.owner
+	notFound := "GitHub answered 404 for it as an organization and as a user"
+	if t.enterprise != "" {
+		field, account, notFound = fieldEnterprise, t.enterprise, "GitHub answered 404 for it as an enterprise"
+	}
+	if githubStatus(err) == http.StatusNotFound {
+		return logical.ErrorResponse("role %q: the App is not installed on %s %q (%s); install the App there or fix the role's %s", name, field, account, notFound, field), nil
+	}
+	return githubFailure(app.config, fmt.Sprintf("finding the installation on %s %q", field, account), err)
 }
 
 func (b *backend) tokenResponse(roleName string, r *role, installationID int64, baseURL string, tok *ghclient.InstallationToken) *logical.Response {
