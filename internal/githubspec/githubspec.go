@@ -56,13 +56,13 @@ type Description struct {
 // Load reads an extract's manifest and descriptions.
 func Load(fsys fs.FS) (*Manifest, []*Description, error) {
 	var m Manifest
-	if err := readJSON(fsys, ManifestFile, &m); err != nil {
+	if err := ReadJSON(fsys, ManifestFile, &m); err != nil {
 		return nil, nil, err
 	}
 	descs := make([]*Description, 0, len(m.Descriptions))
 	for _, file := range m.Descriptions {
 		d := &Description{Product: ProductOf(file), File: file}
-		if err := readJSON(fsys, file, &d.Doc); err != nil {
+		if err := ReadJSON(fsys, file, &d.Doc); err != nil {
 			return nil, nil, err
 		}
 		descs = append(descs, d)
@@ -70,7 +70,8 @@ func Load(fsys fs.FS) (*Manifest, []*Description, error) {
 	return &m, descs, nil
 }
 
-func readJSON(fsys fs.FS, name string, v any) error {
+// ReadJSON decodes the JSON file name of fsys into v.
+func ReadJSON(fsys fs.FS, name string, v any) error {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return err
@@ -128,13 +129,13 @@ func SortDescriptionFiles(files []string) {
 // Permissions returns the app-permissions schema's permissions and the
 // levels each accepts.
 func (d *Description) Permissions() (map[string][]string, error) {
-	props, ok := lookup(d.Doc, "components", "schemas", "app-permissions", "properties").(map[string]any)
+	props, ok := Lookup(d.Doc, "components", "schemas", "app-permissions", "properties").(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%s: no components/schemas/app-permissions/properties", d.File)
 	}
 	out := make(map[string][]string, len(props))
 	for name, raw := range props {
-		enum, _ := lookup(raw, "enum").([]any)
+		enum, _ := Lookup(raw, "enum").([]any)
 		for _, level := range enum {
 			s, ok := level.(string)
 			if !ok {
@@ -149,8 +150,8 @@ func (d *Description) Permissions() (map[string][]string, error) {
 	return out, nil
 }
 
-// lookup follows keys through nested objects; nil when one is missing.
-func lookup(v any, keys ...string) any {
+// Lookup follows keys through nested objects; nil when one is missing.
+func Lookup(v any, keys ...string) any {
 	for _, k := range keys {
 		m, ok := v.(map[string]any)
 		if !ok {

@@ -23,7 +23,7 @@ func TestExtractCoversTheProducts(t *testing.T) {
 	var products []string
 	for _, d := range descs {
 		products = append(products, d.Product)
-		if got := lookup(d.Doc, "info", "version"); got != m.Version {
+		if got := Lookup(d.Doc, "info", "version"); got != m.Version {
 			t.Errorf("%s is version %v, the manifest says %s", d.File, got, m.Version)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -37,44 +38,37 @@ func GenerateTable(fsys fs.FS) ([]byte, error) {
 	fmt.Fprintf(&b, "const descriptionSource = %q\n\n", fmt.Sprintf("%s %s (%s)", m.Package, m.Version, strings.Join(m.Descriptions, ", ")))
 	fmt.Fprintf(&b, "// products are the GitHub products the table describes, in the order of\n")
 	fmt.Fprintf(&b, "// its columns.\n")
-	fmt.Fprintf(&b, "var products = [...]Product{")
+	productNames := make([]string, len(descs))
 	for i, d := range descs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%q", d.Product)
+		productNames[i] = d.Product
 	}
-	fmt.Fprintf(&b, "}\n\n")
+	fmt.Fprintf(&b, "var products = [...]Product{%s}\n\n", quotedList(productNames))
 	fmt.Fprintf(&b, "// productAPIVersions are the REST API versions each product's description\n")
 	fmt.Fprintf(&b, "// describes (its x-github-breaking-changes), in the order of products.\n")
-	fmt.Fprintf(&b, "var productAPIVersions = [len(products)][]string{")
+	versions := make([]string, len(descs))
 	for i, d := range descs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("{")
-		for j, v := range d.Versions() {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%q", v)
-		}
-		b.WriteString("}")
+		versions[i] = "{" + quotedList(d.Versions()) + "}"
 	}
-	fmt.Fprintf(&b, "}\n\n")
+	fmt.Fprintf(&b, "var productAPIVersions = [len(products)][]string{%s}\n\n", strings.Join(versions, ", "))
 	fmt.Fprintf(&b, "// permissionTable gives, for each permission, the levels each product\n")
 	fmt.Fprintf(&b, "// accepts, space-separated; \"\" where the product does not have it.\n")
 	fmt.Fprintf(&b, "var permissionTable = map[string][len(products)]string{\n")
 	for _, name := range slices.Sorted(maps.Keys(names)) {
-		fmt.Fprintf(&b, "\t%q: {", name)
+		levels := make([]string, len(descs))
 		for i := range descs {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%q", strings.Join(perProduct[i][name], " "))
+			levels[i] = strings.Join(perProduct[i][name], " ")
 		}
-		b.WriteString("},\n")
+		fmt.Fprintf(&b, "\t%q: {%s},\n", name, quotedList(levels))
 	}
 	b.WriteString("}\n")
 	return format.Source(b.Bytes())
+}
+
+// quotedList writes items as Go string literals separated by commas.
+func quotedList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, item := range items {
+		quoted[i] = strconv.Quote(item)
+	}
+	return strings.Join(quoted, ", ")
 }

@@ -46,8 +46,8 @@ func changesOf(m map[string]any) []change {
 	list, _ := m[breakingChanges].([]any)
 	var out []change
 	for _, item := range list {
-		version, _ := lookup(item, "version").(string)
-		patch, _ := lookup(item, "patch").(map[string]any)
+		version, _ := Lookup(item, "version").(string)
+		patch, _ := Lookup(item, "patch").(map[string]any)
 		out = append(out, change{version, patch})
 	}
 	return out
@@ -135,8 +135,8 @@ func clone(v any) any {
 // RemovedProperties lists the properties of a component schema that a
 // version's breaking changes delete.
 func (d *Description) RemovedProperties(schema, version string) []string {
-	before, _ := lookup(d.Doc, "components", "schemas", schema, "properties").(map[string]any)
-	after, _ := lookup(d.AtVersion(version), "components", "schemas", schema, "properties").(map[string]any)
+	before, _ := Lookup(d.Doc, "components", "schemas", schema, "properties").(map[string]any)
+	after, _ := Lookup(d.AtVersion(version), "components", "schemas", schema, "properties").(map[string]any)
 	var removed []string
 	for name := range before {
 		if _, ok := after[name]; !ok {
@@ -150,7 +150,7 @@ func (d *Description) RemovedProperties(schema, version string) []string {
 // Example returns the value of one of the description's examples, such as
 // "installation-token".
 func (d *Description) Example(name string) ([]byte, error) {
-	v := lookup(d.Doc, "components", "examples", name, "value")
+	v := Lookup(d.Doc, "components", "examples", name, "value")
 	if v == nil {
 		return nil, fmt.Errorf("%s has no example %s", d.File, name)
 	}
@@ -287,7 +287,7 @@ func (v *Validator) resolve(ptr string) any {
 	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
 		keys = append(keys, strings.NewReplacer("~1", "/", "~0", "~").Replace(tok))
 	}
-	return lookup(v.doc, keys...)
+	return Lookup(v.doc, keys...)
 }
 
 func (v *Validator) validate(ptr string, body []byte) error {

@@ -66,7 +66,7 @@ func run(pkg, integrity, out, table string) error {
 // extract writes the manifest and each product's pruned description.
 func extract(pkg, integrity, out string) error {
 	var meta struct{ Name, Version string }
-	if err := readJSON(filepath.Join(pkg, "package.json"), &meta); err != nil {
+	if err := githubspec.ReadJSON(os.DirFS(pkg), "package.json", &meta); err != nil {
 		return err
 	}
 	files, err := filepath.Glob(filepath.Join(pkg, "generated", "*.json"))
@@ -92,7 +92,7 @@ func extract(pkg, integrity, out string) error {
 	githubspec.SortDescriptionFiles(m.Descriptions)
 	for _, name := range m.Descriptions {
 		var doc map[string]any
-		if err := readJSON(filepath.Join(pkg, "generated", name), &doc); err != nil {
+		if err := githubspec.ReadJSON(os.DirFS(filepath.Join(pkg, "generated")), name, &doc); err != nil {
 			return err
 		}
 		pruned, err := prune(doc)
@@ -113,7 +113,7 @@ func prune(doc map[string]any) (map[string]any, error) {
 	var refs []string
 	for _, op := range operations {
 		method, p, _ := strings.Cut(op, " ")
-		operation, ok := dig(doc, "paths", p, strings.ToLower(method)).(map[string]any)
+		operation, ok := githubspec.Lookup(doc, "paths", p, strings.ToLower(method)).(map[string]any)
 		if !ok {
 			continue // not on this product
 		}
@@ -142,7 +142,7 @@ func prune(doc map[string]any) (map[string]any, error) {
 		if _, done := kept[name]; done {
 			continue
 		}
-		v := dig(doc, "components", kind, name)
+		v := githubspec.Lookup(doc, "components", kind, name)
 		if v == nil {
 			return nil, fmt.Errorf("%s does not resolve", ref)
 		}
@@ -186,28 +186,6 @@ func collectRefs(v any, refs []string) []string {
 		}
 	}
 	return refs
-}
-
-func dig(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
-
-func readJSON(name string, v any) error {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
 }
 
 // writeJSON writes v indented, its keys sorted, so that an update's diff
