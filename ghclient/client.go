@@ -92,7 +92,7 @@ type Config struct {
 
 // StatelessTokenHeader is the mint request header that chooses the token
 // format (Config.StatelessTokens).
-const StatelessTokenHeader = "X-GitHub-Stateless-S2S-Token"
+const StatelessTokenHeader = "X-GitHub-Stateless-S2S-Token" //nolint:gosec // G101: a header's name, not a credential
 
 // Header values every request carries, in canonical form.
 var (
