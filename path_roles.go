@@ -54,11 +54,11 @@ func pathRoles(b *backend) []*framework.Path {
 		},
 		fieldInstallationID: {
 			Type:        framework.TypeInt64,
-			Description: "ID of the App installation the role mints tokens for. Exactly one of installation_id or owner is required; setting one on update replaces the other.",
+			Description: "ID of the App installation the role mints tokens for. Exactly one of installation_id, owner or enterprise is required; setting one on update replaces the other.",
 		},
 		fieldOwner: {
 			Type:        framework.TypeString,
-			Description: "Login of the organization or user the App is installed on; resolved to the installation through GitHub (case-insensitive). May be a Vault identity template, such as {{identity.entity.aliases.<accessor>.metadata.repository_owner}}, resolved for each caller. Exactly one of installation_id or owner is required.",
+			Description: "Login of the organization or user the App is installed on; resolved to the installation through GitHub (case-insensitive). May be a Vault identity template, such as {{identity.entity.aliases.<accessor>.metadata.repository_owner}}, resolved for each caller. Exactly one of installation_id, owner or enterprise is required.",
 		},
 		fieldEnterprise: {
 			Type:        framework.TypeString,
@@ -110,9 +110,8 @@ const pathRoleHelp = `
 A role names one installation of the App, by installation_id, by owner (the
 organization or user account it is installed on) or by enterprise (the slug
 of an enterprise it is installed on), and limits the tokens minted for it to
-some repositories and permissions. Reading
-token/<name> mints a token with exactly that scope; a Vault policy on
-token/<name> decides who may.
+some repositories and permissions. Reading token/<name> mints a token with
+exactly that scope; a Vault policy on token/<name> decides who may.
 
 Writes are partial: fields left out keep their values. Send an empty value
 (repositories="") to clear a list.
