@@ -154,8 +154,9 @@ func userAgent() string {
 type appClient struct {
 	config *appConfig
 	api    *ghclient.Client
-	// owners maps lower-case owner logins to their installation IDs.
-	owners *ttlCache[string, int64]
+	// owners maps lower-case owner logins to their installation IDs, and
+	// enterprises lower-case enterprise slugs.
+	owners, enterprises *ttlCache[string, int64]
 	// repositories maps installation IDs to the repositories they reach,
 	// for roles with patterns.
 	repositories *ttlCache[int64, []ghclient.Repository]
@@ -195,6 +196,7 @@ func (b *backend) getClient(ctx context.Context, s logical.Storage) (*appClient,
 		api:          api,
 		owners:       newTTLCache[string](fixedLife[int64](ownerCacheTTL), 0, cacheLookupTimeout),
 		repositories: newTTLCache[int64](repositoryListLife, failedListingTTL, repositoryListingTimeout),
+		enterprises:  newTTLCache[string](fixedLife[int64](ownerCacheTTL), 0, cacheLookupTimeout),
 	}
 	return b.client, nil
 }

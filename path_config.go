@@ -1,12 +1,14 @@
 package githubapp
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -14,6 +16,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 )
 
 const (
@@ -25,7 +28,20 @@ const (
 	fieldBaseURL           = "base_url"
 	fieldInsecureAllowHTTP = "insecure_allow_http"
 	fieldKeyFingerprint    = "private_key_fingerprint"
+	fieldAPIVersion        = "api_version"
+	fieldTokenFormat       = "token_format"
 )
+
+// Token formats an operator may ask GitHub for (token_format), and the
+// X-GitHub-Stateless-S2S-Token value each sends; tokenFormatGitHub sends
+// none and takes GitHub's default.
+const (
+	tokenFormatGitHub    = "github"
+	tokenFormatStateless = "stateless"
+	tokenFormatClassic   = "classic"
+)
+
+var statelessTokensHeader = map[string]string{tokenFormatGitHub: "", tokenFormatStateless: "enabled", tokenFormatClassic: "disabled"}
 
 // clientIDPattern matches GitHub App client IDs such as "Iv1.0123abcd" and
 // "Iv23liABC"; it keeps anything that could smuggle a claim out.
@@ -41,6 +57,11 @@ type appConfig struct {
 	// InsecureAllowHTTP accepts a plain http base_url on a host that is not
 	// loopback; JWTs and tokens then cross the network in cleartext.
 	InsecureAllowHTTP bool `json:"insecure_allow_http,omitempty"`
+	// APIVersion is the REST API version the plugin sends; "" means
+	// ghclient.DefaultAPIVersion.
+	APIVersion string `json:"api_version,omitempty"`
+	// TokenFormat is a token_format; "" means tokenFormatGitHub.
+	TokenFormat string `json:"token_format,omitempty"`
 
 	key *rsa.PrivateKey
 }
@@ -76,10 +97,26 @@ func pathConfig(b *backend) *framework.Path {
 			},
 			fieldBaseURL: {
 				Type:        framework.TypeString,
-				Description: "The GitHub REST API base URL. Defaults to https://api.github.com; for GitHub Enterprise Server use https://HOST/api/v3. Must be https, except for loopback hosts or with insecure_allow_http. Changing it requires supplying private_key in the same write.",
+				Description: "The GitHub REST API base URL. Defaults to https://api.github.com; for GitHub Enterprise Server use https://HOST/api/v3; for GitHub Enterprise Cloud with data residency https://api.SUBDOMAIN.ghe.com. Must be https, except for loopback hosts or with insecure_allow_http. Changing it requires supplying private_key in the same write.",
 				Default:     ghclient.DefaultBaseURL,
 				DisplayAttrs: &framework.DisplayAttributes{
 					Name: "Base URL",
+				},
+			},
+			fieldAPIVersion: {
+				Type:        framework.TypeString,
+				Description: "The GitHub REST API version the plugin names in X-GitHub-Api-Version: 2022-11-28 (the default, which every GitHub product serves) or 2026-03-10 (github.com and GitHub Enterprise Cloud; GitHub Enterprise Server knows only 2022-11-28).",
+				Default:     ghclient.DefaultAPIVersion,
+				DisplayAttrs: &framework.DisplayAttributes{
+					Name: "API version",
+				},
+			},
+			fieldTokenFormat: {
+				Type:        framework.TypeString,
+				Description: "The installation token format to ask GitHub for while it rolls out stateless tokens: github (the default: GitHub chooses), stateless (ghs_<app id>_<JWT>, about 520 characters) or classic (ghs_ and 36 characters), sent as X-GitHub-Stateless-S2S-Token on every mint. Tokens are opaque to the plugin either way; choose classic only for consumers that cannot store long tokens.",
+				Default:     tokenFormatGitHub,
+				DisplayAttrs: &framework.DisplayAttributes{
+					Name: "Token format",
 				},
 			},
 			fieldInsecureAllowHTTP: {
@@ -132,6 +169,8 @@ every request, base_url can only change together with private_key.
 Example:
   vault write github/config app_id=123456 private_key=@app.private-key.pem
   vault write github/config base_url=https://ghe.example.com/api/v3 private_key=@app.pem
+  vault write github/config base_url=https://api.octocorp.ghe.com private_key=@app.pem
+  vault write github/config api_version=2026-03-10 token_format=stateless
 `
 
 func (b *backend) pathConfigExists(ctx context.Context, req *logical.Request, _ *framework.FieldData) (bool, error) {
@@ -152,6 +191,8 @@ func (b *backend) pathConfigRead(ctx context.Context, req *logical.Request, _ *f
 		fieldBaseURL:           cfg.BaseURL,
 		fieldInsecureAllowHTTP: cfg.InsecureAllowHTTP,
 		fieldKeyFingerprint:    fingerprint,
+		fieldAPIVersion:        cmp.Or(cfg.APIVersion, ghclient.DefaultAPIVersion),
+		fieldTokenFormat:       cmp.Or(cfg.TokenFormat, tokenFormatGitHub),
 	}
 	if cfg.AppID != 0 {
 		data[fieldAppID] = cfg.AppID
@@ -233,6 +274,9 @@ func mergeConfig(stored *appConfig, d *framework.FieldData) (*appConfig, error) 
 	if raw, ok := d.GetOk(fieldInsecureAllowHTTP); ok {
 		cfg.InsecureAllowHTTP = raw.(bool)
 	}
+	if err := mergeAPIOptions(cfg, d); err != nil {
+		return nil, err
+	}
 	if raw, ok := d.GetOk(fieldBaseURL); ok {
 		if strings.TrimSpace(raw.(string)) == "" {
 			return nil, fmt.Errorf("base_url is empty: leave it out to keep %s, or name the API root such as %s", cfg.BaseURL, ghclient.DefaultBaseURL)
@@ -256,7 +300,70 @@ func mergeConfig(stored *appConfig, d *framework.FieldData) (*appConfig, error) 
 	if _, err := ghclient.NormalizeBaseURL(cfg.BaseURL, cfg.InsecureAllowHTTP); err != nil {
 		return nil, fmt.Errorf("base_url %w, or set %s=true if the network path is trusted (loopback hosts need neither)", err, fieldInsecureAllowHTTP)
 	}
+	if err := checkAPIVersionAt(cfg.APIVersion, cfg.BaseURL); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// mergeAPIOptions applies api_version and token_format.
+func mergeAPIOptions(cfg *appConfig, d *framework.FieldData) error {
+	if raw, ok := d.GetOk(fieldAPIVersion); ok {
+		version := strings.TrimSpace(raw.(string))
+		if !slices.Contains(ghclient.APIVersions(), version) {
+			return fmt.Errorf("api_version %s is not a GitHub REST API version the plugin knows; use one of %s", quote.Input(version), strings.Join(ghclient.APIVersions(), ", "))
+		}
+		cfg.APIVersion = version
+	}
+	if raw, ok := d.GetOk(fieldTokenFormat); ok {
+		format := strings.TrimSpace(raw.(string))
+		if _, known := statelessTokensHeader[format]; !known {
+			return fmt.Errorf("token_format %s is not one of %s (GitHub chooses), %s or %s", quote.Input(format), tokenFormatGitHub, tokenFormatStateless, tokenFormatClassic)
+		}
+		cfg.TokenFormat = format
+	}
+	return nil
+}
+
+// checkAPIVersionAt refuses an API version that no product base_url may be
+// serves: GitHub Enterprise Server knows only 2022-11-28, and would refuse
+// every request.
+func checkAPIVersionAt(version, baseURL string) error {
+	at := ghclient.ProductsAt(baseURL)
+	if version == "" || at == nil {
+		return nil
+	}
+	var known []string
+	for _, p := range at {
+		versions := ghclient.APIVersionsOf(p)
+		if slices.Contains(versions, version) {
+			return nil
+		}
+		for _, v := range versions {
+			if !slices.Contains(known, v) {
+				known = append(known, v)
+			}
+		}
+	}
+	return fmt.Errorf("api_version %s is not served at base_url %s (%s, which serves %s by GitHub's REST API descriptions): leave api_version out or set it to %s",
+		version, baseURL, describeProducts(at), strings.Join(known, ", "), ghclient.DefaultAPIVersion)
+}
+
+// describeProducts names products for a message: "GitHub Enterprise Server
+// 3.17, 3.18 or 3.19" rather than each release in full.
+func describeProducts(products []ghclient.Product) string {
+	var servers, others []string
+	for _, p := range products {
+		if p.IsServer() {
+			servers = append(servers, strings.TrimPrefix(string(p), "GHES "))
+		} else {
+			others = append(others, string(p))
+		}
+	}
+	if len(servers) > 0 {
+		others = append(others, "GitHub Enterprise Server "+strings.Join(servers, ", "))
+	}
+	return strings.Join(others, " or ")
 }
 
 // readConfig loads and parses the stored config; nil when none is stored.
@@ -287,6 +394,9 @@ func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger, observer g
 		Logger:      logger.Named("github"),
 		Observer:    observer,
 		Undelivered: undelivered,
+		APIVersion:  cfg.APIVersion,
+		// An unknown format cannot be stored (mergeAPIOptions).
+		StatelessTokens: statelessTokensHeader[cfg.TokenFormat],
 	})
 	if errors.Is(err, ghclient.ErrCleartext) {
 		// A config stored before plain http needed the opt-in.

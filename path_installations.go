@@ -1,6 +1,7 @@
 package githubapp
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 
@@ -31,9 +32,9 @@ func pathInstallations(b *backend) []*framework.Path {
 		HelpDescription: `
 Lists the installations of the configured App (following GitHub's
 pagination), so you can find the installation_id for a role. Each entry has
-the id, the account's login and type (Organization or User), whether the
-installation covers all or selected repositories, and whether it is
-suspended.
+the id, the account's login (an enterprise's slug) and type (Organization,
+User or Enterprise), whether the installation covers all or selected
+repositories, and whether it is suspended.
 
 Examples:
   vault list github/installations
@@ -89,8 +90,8 @@ func (b *backend) listInstallations(ctx context.Context, req *logical.Request) (
 func describeInstallation(inst ghclient.Installation) map[string]any {
 	return map[string]any{
 		"id":                     inst.ID,
-		"account":                inst.Account.Login,
-		"account_type":           inst.Account.Type,
+		"account":                cmp.Or(inst.Account.Login, inst.Account.Slug), // an enterprise has a slug
+		"account_type":           cmp.Or(inst.Account.Type, inst.TargetType),
 		fieldRepositorySelection: inst.RepositorySelection,
 		"suspended":              inst.SuspendedAt != nil,
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/scope"
 )
 
@@ -18,6 +19,7 @@ const (
 	fieldName           = "name"
 	fieldInstallationID = "installation_id"
 	fieldOwner          = "owner"
+	fieldEnterprise     = "enterprise"
 	fieldTTL            = "ttl"
 )
 
@@ -49,11 +51,15 @@ func pathRole(b *backend) *framework.Path {
 		},
 		fieldInstallationID: {
 			Type:        framework.TypeString,
-			Description: `ID of the App installation the role mints tokens for, as a string of digits ("12345"). Exactly one of installation_id or owner is required; setting one on update replaces the other.`,
+			Description: `ID of the App installation the role mints tokens for, as a string of digits ("12345"). Exactly one of installation_id, owner or enterprise is required; setting one on update replaces the others.`,
 		},
 		fieldOwner: {
 			Type:        framework.TypeString,
-			Description: "Login of the organization or user the App is installed on, spelled as GitHub spells it; resolved to the installation through GitHub. May be a Vault identity template, such as {{identity.entity.aliases.<accessor>.metadata.repository_owner}}, resolved for each caller. Exactly one of installation_id or owner is required.",
+			Description: "Login of the organization or user the App is installed on, spelled as GitHub spells it; resolved to the installation through GitHub. May be a Vault identity template, such as {{identity.entity.aliases.<accessor>.metadata.repository_owner}}, resolved for each caller. Exactly one of installation_id, owner or enterprise is required.",
+		},
+		fieldEnterprise: {
+			Type:        framework.TypeString,
+			Description: "Slug of the enterprise the App is installed on (GitHub Enterprise Cloud), spelled as GitHub spells it; resolved to the installation through GitHub. Such an installation has enterprise permissions only (enterprise_*) and no repositories. Exclusive with installation_id and owner.",
 		},
 		fieldTTL: {
 			Type:        framework.TypeDurationSecond,
@@ -86,7 +92,7 @@ func pathRole(b *backend) *framework.Path {
 // roleWriteParser checks a role write's scope and installation fields as
 // Vault's ACL compared them, before the SDK converts anything.
 var roleWriteParser = rawParser{
-	fields: append([]string{fieldInstallationID, fieldOwner}, scope.Fields...),
+	fields: append([]string{fieldInstallationID, fieldOwner, fieldEnterprise}, scope.Fields...),
 	check: func(_ logical.Operation, data map[string]any) error {
 		d := &framework.FieldData{Raw: data}
 		if err := mergeInstallation(&role{InstallationID: 1}, d); err != nil {
@@ -98,11 +104,11 @@ var roleWriteParser = rawParser{
 }
 
 const pathRoleHelp = `
-A role names one installation of the App, either by installation_id or by
-owner (the organization or user account it is installed on), and limits the
-tokens minted for it to some repositories and permissions. Reading
-token/<name> mints a token with exactly that scope; a Vault policy on
-token/<name> decides who may.
+A role names one installation of the App, by installation_id, by owner (the
+organization or user account it is installed on) or by enterprise (the slug
+of an enterprise it is installed on), and limits the tokens minted for it to
+some repositories and permissions. Reading token/<name> mints a token with
+exactly that scope; a Vault policy on token/<name> decides who may.
 
 Writes are partial: fields left out keep their values. A list is sent by
 repeating the field (repositories=api repositories=web) or as a JSON array;
@@ -113,6 +119,8 @@ a role is a value a Vault policy can allow or deny, never an empty one.
 Example:
   vault write github/roles/ci owner=acme repositories=api repositories=web \
       permissions=contents=read permissions=pull_requests=write ttl=30m
+  vault write github/roles/enterprise-admin enterprise=octo-business \
+      permissions=enterprise_organization_installations=write
 `
 
 func (b *backend) pathRolesList(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
@@ -147,9 +155,12 @@ func (r *role) toResponseData() map[string]any {
 	if r.Permissions == nil {
 		data[fieldPermissions] = map[string]string{}
 	}
-	if r.Owner != "" {
+	switch {
+	case r.Enterprise != "":
+		data[fieldEnterprise] = r.Enterprise
+	case r.Owner != "":
 		data[fieldOwner] = r.Owner
-	} else {
+	default:
 		data[fieldInstallationID] = r.InstallationID
 	}
 	return data
@@ -179,6 +190,12 @@ func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *fr
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
+	// Permissions the products at base_url do not accept (permission_products.go).
+	productWarnings, err := rolePermissionWarnings(ctx, req.Storage, r)
+	if err != nil {
+		return nil, err
+	}
+	warnings = append(warnings, productWarnings...)
 	entry, err := logical.StorageEntryJSON(roleStoragePrefix+name, r)
 	if err != nil {
 		return nil, err
@@ -224,30 +241,39 @@ func mergeRole(stored *role, d *framework.FieldData) (*role, []string, error) {
 	return r, update.Warnings(), nil
 }
 
-// mergeInstallation sets the role's installation from installation_id or
-// owner, of which a role has exactly one. Both are used as written, as a
-// Vault policy on roles/<name> compared them.
+// mergeInstallation sets the role's installation from installation_id,
+// owner or enterprise, of which a role has exactly one. Each is used as
+// written, as a Vault policy on roles/<name> compared it.
 func mergeInstallation(r *role, d *framework.FieldData) error {
 	rawID, hasID := d.Raw[fieldInstallationID]
 	rawOwner, hasOwner := d.Raw[fieldOwner]
+	rawEnterprise, hasEnterprise := d.Raw[fieldEnterprise]
 	switch {
 	case hasID && hasOwner:
 		return errors.New("set exactly one of installation_id or owner, not both")
+	case hasEnterprise && (hasID || hasOwner):
+		return errors.New("enterprise names the installation by itself: set exactly one of installation_id, owner or enterprise")
 	case hasID:
 		id, err := parseInstallationID(rawID)
 		if err != nil {
 			return err
 		}
-		r.InstallationID, r.Owner = id, ""
+		r.InstallationID, r.Owner, r.Enterprise = id, "", ""
 	case hasOwner:
 		owner, _ := rawOwner.(string)
 		if err := scope.CheckOwner(owner); err != nil {
 			return err
 		}
-		r.Owner, r.InstallationID = owner, 0
+		r.Owner, r.InstallationID, r.Enterprise = owner, 0, ""
+	case hasEnterprise:
+		enterprise, _ := rawEnterprise.(string)
+		if !scope.IsLogin(enterprise) {
+			return fmt.Errorf("enterprise must be the slug of a GitHub enterprise (letters, digits, '-' and '_', as in https://github.com/enterprises/<slug>); got %s", quote.Input(enterprise))
+		}
+		r.Enterprise, r.InstallationID, r.Owner = enterprise, 0, ""
 	}
-	if r.InstallationID == 0 && r.Owner == "" {
-		return errors.New("one of installation_id or owner is required: it names the installation the role mints tokens for")
+	if r.InstallationID == 0 && r.Owner == "" && r.Enterprise == "" {
+		return errors.New("one of installation_id or owner (or enterprise) is required: it names the installation the role mints tokens for")
 	}
 	return nil
 }

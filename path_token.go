@@ -142,14 +142,7 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	}
 	installationID, err := b.installationOf(ctx, app, t)
 	if err != nil {
-		var scopeErr *scopeError
-		if errors.As(err, &scopeErr) {
-			return logical.ErrorResponse("role %q: %s", name, err), nil
-		}
-		if githubStatus(err) == http.StatusNotFound {
-			return logical.ErrorResponse("role %q: the App is not installed on owner %q (GitHub answered 404 for it as an organization and as a user); install the App there or fix the role's owner", name, t.owner), nil
-		}
-		return githubFailure(app.config, fmt.Sprintf("finding the installation on %q", t.owner), err)
+		return installationFailure(app, name, t, err)
 	}
 	tok, sent, err := b.mint(ctx, app, installationID, sc)
 	if err != nil {
@@ -216,8 +209,8 @@ func mintFailure(app *appClient, name string, t target, installationID int64, se
 	if errors.As(err, &scopeErr) {
 		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
-	if t.owner != "" && installationGone(err) {
-		app.owners.forget(t.owner)
+	if installationGone(err) {
+		app.forgetInstallation(t)
 	}
 	action := fmt.Sprintf("minting a token for role %q (installation %d)", name, installationID)
 	switch {
@@ -231,25 +224,70 @@ func mintFailure(app *appClient, name string, t target, installationID int64, se
 }
 
 // installationOf returns the target's installation: its ID, or the one
-// GitHub finds on its owner (cached). GitHub finds an owner whatever the
-// case it is written in; the plugin takes it only as GitHub spells it, as
-// a Vault policy on roles/<name> compared the role's spelling.
+// GitHub finds on its owner or enterprise (cached). GitHub finds an account
+// whatever the case it is written in; the plugin takes it only as GitHub
+// spells it, as a Vault policy on roles/<name> compared the role's
+// spelling.
 func (b *backend) installationOf(ctx context.Context, app *appClient, t target) (int64, error) {
-	if t.owner == "" {
-		return t.installationID, nil
+	switch {
+	case t.enterprise != "":
+		return b.lookupInstallation(ctx, app.enterprises, fieldEnterprise, t.enterprise, app.api.FindInstallationByEnterprise,
+			func(a ghclient.Account) string { return a.Slug })
+	case t.owner != "":
+		return b.lookupInstallation(ctx, app.owners, fieldOwner, t.owner, app.api.FindInstallationByOwner,
+			func(a ghclient.Account) string { return a.Login })
 	}
-	id, fresh, err := app.owners.lookup(ctx, t.owner, func(ctx context.Context, owner string) (int64, error) {
-		inst, err := app.api.FindInstallationByOwner(ctx, owner)
+	return t.installationID, nil
+}
+
+// lookupInstallation finds the installation on an account (an owner's
+// login, an enterprise's slug) through the cache, and refuses it unless
+// GitHub spells the account as the role does.
+func (b *backend) lookupInstallation(ctx context.Context, cache *ttlCache[string, int64], field, account string,
+	find func(context.Context, string) (*ghclient.Installation, error), spelling func(ghclient.Account) string,
+) (int64, error) {
+	id, fresh, err := cache.lookup(ctx, account, func(ctx context.Context, account string) (int64, error) {
+		inst, err := find(ctx, account)
 		if err != nil {
 			return 0, err
 		}
-		if inst.Account.Login != owner {
-			return 0, &scopeError{fmt.Errorf("GitHub spells the owner %s as %s: write the role's owner as GitHub spells it", quote.Input(owner), quote.Input(inst.Account.Login))}
+		if github := spelling(inst.Account); github != account {
+			return 0, &scopeError{fmt.Errorf("GitHub spells the %s %s as %s: write the role's %s as GitHub spells it",
+				field, quote.Input(account), quote.Input(github), field)}
 		}
 		return inst.ID, nil
 	})
 	b.metrics.countOwnerLookup(err == nil && !fresh)
 	return id, err
+}
+
+// forgetInstallation drops the cached installation of an owner or
+// enterprise that GitHub no longer serves, so the next request looks again.
+func (app *appClient) forgetInstallation(t target) {
+	switch {
+	case t.enterprise != "":
+		app.enterprises.forget(t.enterprise)
+	case t.owner != "":
+		app.owners.forget(t.owner)
+	}
+}
+
+// installationFailure reports an owner or enterprise whose installation
+// could not be found, or that GitHub spells otherwise.
+func installationFailure(app *appClient, name string, t target, err error) (*logical.Response, error) {
+	var scopeErr *scopeError
+	if errors.As(err, &scopeErr) {
+		return logical.ErrorResponse("role %q: %s", name, err), nil
+	}
+	field, account := fieldOwner, t.owner
+	notFound := "GitHub answered 404 for it as an organization and as a user"
+	if t.enterprise != "" {
+		field, account, notFound = fieldEnterprise, t.enterprise, "GitHub answered 404 for it as an enterprise"
+	}
+	if githubStatus(err) == http.StatusNotFound {
+		return logical.ErrorResponse("role %q: the App is not installed on %s %q (%s); install the App there or fix the role's %s", name, field, account, notFound, field), nil
+	}
+	return githubFailure(app.config, fmt.Sprintf("finding the installation on %s %q", field, account), err)
 }
 
 func (b *backend) tokenResponse(roleName string, r *role, installationID int64, baseURL string, tok *ghclient.InstallationToken) *logical.Response {

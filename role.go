@@ -22,16 +22,18 @@ const (
 
 var roleNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 
-// role maps a name to one installation (by ID or by the account it is
-// installed on) and the scope of the tokens minted for it. Its JSON form
+// role maps a name to one installation (by ID, or by the account or
+// enterprise it is installed on) and the scope of the tokens minted for it. Its JSON form
 // is how roles are stored: the field names are a storage format.
 type role struct {
-	InstallationID int64             `json:"installation_id,omitempty"`
-	Owner          string            `json:"owner,omitempty"`
-	Repositories   []string          `json:"repositories,omitempty"`
-	RepositoryIDs  []int64           `json:"repository_ids,omitempty"`
-	Permissions    map[string]string `json:"permissions,omitempty"`
-	TTL            time.Duration     `json:"ttl,omitempty"`
+	InstallationID int64  `json:"installation_id,omitempty"`
+	Owner          string `json:"owner,omitempty"`
+	// Enterprise is the slug of an enterprise the App is installed on.
+	Enterprise    string            `json:"enterprise,omitempty"`
+	Repositories  []string          `json:"repositories,omitempty"`
+	RepositoryIDs []int64           `json:"repository_ids,omitempty"`
+	Permissions   map[string]string `json:"permissions,omitempty"`
+	TTL           time.Duration     `json:"ttl,omitempty"`
 }
 
 func (r *role) scope() scope.Scope {
@@ -46,13 +48,14 @@ func (r *role) setScope(s scope.Scope) {
 type target struct {
 	installationID int64
 	owner          string
+	enterprise     string
 	scope          scope.Scope // repositories: names and glob patterns
 }
 
 // resolve fills the role's templates in for the caller whose entity is
 // entityID. A template that cannot be resolved is a *scopeError (a 400).
 func (r *role) resolve(sys logical.SystemView, entityID string) (target, error) {
-	t := target{installationID: r.InstallationID, owner: r.Owner, scope: r.scope()}
+	t := target{installationID: r.InstallationID, owner: r.Owner, enterprise: r.Enterprise, scope: r.scope()}
 	if !scope.HasTemplates(r.Owner, t.scope) {
 		return t, nil
 	}

@@ -29,6 +29,7 @@ func (c *Client) CreateInstallationToken(ctx context.Context, installationID int
 	}
 	r.completeOnceSent = true
 	r.maxBody = maxMintReplyBytes
+	r.header = c.mintHeader
 	var reply mintReply
 	header, err := c.do(ctx, r, &reply)
 	if err != nil {
@@ -94,6 +95,15 @@ func (c *Client) FindInstallationByOwner(ctx context.Context, owner string) (*In
 		return c.getInstallation(ctx, "/users/"+owner+"/installation")
 	}
 	return inst, err
+}
+
+// FindInstallationByEnterprise returns the App's installation on an
+// enterprise, by the enterprise's slug (GitHub Enterprise Cloud).
+func (c *Client) FindInstallationByEnterprise(ctx context.Context, enterprise string) (*Installation, error) {
+	if enterprise == "" {
+		return nil, errors.New("enterprise is required")
+	}
+	return c.getInstallation(ctx, "/enterprises/"+url.PathEscape(enterprise)+"/installation")
 }
 
 // getInstallation reads one installation (Installation.decodeBody refuses

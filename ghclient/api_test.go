@@ -249,7 +249,7 @@ func TestInstallationFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	suspended := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
-	if got.ID != 7 || got.AppID != 42 || got.Account != (Account{"Octo", 9, "Organization"}) ||
+	if got.ID != 7 || got.AppID != 42 || got.Account != (Account{Login: "Octo", ID: 9, Type: "Organization"}) ||
 		got.TargetType != "Organization" || got.RepositorySelection != "all" ||
 		got.Permissions["contents"] != "write" || got.SuspendedAt == nil || !got.SuspendedAt.Equal(suspended) {
 		t.Errorf("installation = %+v", got)

@@ -31,8 +31,11 @@ const (
 	// rejects requests without a User-Agent.
 	DefaultUserAgent = "vault-plugin-secrets-github-app"
 
-	apiVersion = "2022-11-28"
-	mediaType  = "application/vnd.github+json"
+	// DefaultAPIVersion is the REST API version sent when Config.APIVersion
+	// is empty: the one every product knows.
+	DefaultAPIVersion = "2022-11-28"
+
+	mediaType = "application/vnd.github+json"
 
 	// maxReplyBytes bounds how much of a successful reply is read: a page
 	// of 100 installations or repositories is well under 1 MiB.
@@ -76,12 +79,24 @@ type Config struct {
 	// Undelivered is given every token nobody received whose revocation
 	// failed (see Discard), to retry later. Nil only logs it.
 	Undelivered func(UndeliveredToken)
+	// APIVersion is the REST API version every request names in
+	// X-GitHub-Api-Version; "" means DefaultAPIVersion. See APIVersionsOf.
+	APIVersion string
+	// StatelessTokens, when set, is sent with every mint as
+	// X-GitHub-Stateless-S2S-Token: "enabled" asks for the stateless
+	// token format (ghs_<app id>_<JWT>, about 520 bytes), "disabled" for
+	// the classic one, while GitHub rolls the former out. "" leaves the
+	// format to GitHub. Either way the token is opaque to this package.
+	StatelessTokens string
 }
+
+// StatelessTokenHeader is the mint request header that chooses the token
+// format (Config.StatelessTokens).
+const StatelessTokenHeader = "X-GitHub-Stateless-S2S-Token" //nolint:gosec // G101: a header's name, not a credential
 
 // Header values every request carries, in canonical form.
 var (
 	acceptValue      = []string{mediaType}
-	apiVersionValue  = []string{apiVersion}
 	contentTypeValue = []string{"application/json"}
 )
 
@@ -90,11 +105,15 @@ type Client struct {
 	base           *url.URL // Path has no trailing slash
 	origin         origin   // base's, to compare pagination links with
 	userAgentValue []string
-	http           *http.Client
-	logger         hclog.Logger
-	retry          RetryPolicy
-	now            func() time.Time
-	sleep          func(context.Context, time.Duration) error // replaced in tests
+	// apiVersionValue is sent as X-GitHub-Api-Version; mintHeader is added
+	// to mint requests (nil: nothing).
+	apiVersionValue []string
+	mintHeader      http.Header
+	http            *http.Client
+	logger          hclog.Logger
+	retry           RetryPolicy
+	now             func() time.Time
+	sleep           func(context.Context, time.Duration) error // replaced in tests
 	// sentAttemptTimeout is the const of that name; tests shorten it.
 	sentAttemptTimeout time.Duration
 	jwt                *jwtSigner // nil without a private key
@@ -112,6 +131,7 @@ func New(cfg Config) (*Client, error) {
 		base:               base,
 		origin:             originOf(base),
 		userAgentValue:     []string{cmp.Or(cfg.UserAgent, DefaultUserAgent)},
+		apiVersionValue:    []string{cmp.Or(cfg.APIVersion, DefaultAPIVersion)},
 		http:               withoutRedirects(cmp.Or(cfg.HTTPClient, NewHTTPClient())),
 		logger:             cfg.Logger,
 		retry:              cfg.Retry.withDefaults(),
@@ -120,6 +140,9 @@ func New(cfg Config) (*Client, error) {
 		sentAttemptTimeout: sentAttemptTimeout,
 		observer:           cfg.Observer,
 		undelivered:        cfg.Undelivered,
+	}
+	if cfg.StatelessTokens != "" {
+		c.mintHeader = http.Header{http.CanonicalHeaderKey(StatelessTokenHeader): {cfg.StatelessTokens}}
 	}
 	if c.observer == nil {
 		c.observer = nopObserver{}
@@ -217,6 +240,8 @@ type request struct {
 	maxBody int64
 	// once makes the first attempt the last, whatever the retry policy.
 	once bool
+	// header holds headers besides those every request carries.
+	header http.Header
 }
 
 // newRequest builds a request for path (relative to the base URL, already
@@ -336,9 +361,12 @@ func (c *Client) send(ctx context.Context, r *request, cred string) (*response, 
 	// one map per request rather than an allocation per header.
 	req.Header = http.Header{
 		"Accept":               acceptValue,
-		"X-Github-Api-Version": apiVersionValue,
+		"X-Github-Api-Version": c.apiVersionValue,
 		"User-Agent":           c.userAgentValue,
 		"Authorization":        {"Bearer " + cred},
+	}
+	for name, values := range r.header {
+		req.Header[name] = values
 	}
 	if r.body != nil {
 		req.Header["Content-Type"] = contentTypeValue

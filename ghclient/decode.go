@@ -347,6 +347,8 @@ func (a *Account) decode(s *scanner) error {
 		switch string(key) {
 		case "login":
 			a.Login, err = stringValue(s, "login")
+		case "slug":
+			a.Slug, err = stringValue(s, "slug")
 		case "id":
 			a.ID, err = s.int()
 		case "type":

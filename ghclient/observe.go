@@ -101,6 +101,7 @@ var routes = []string{
 	"POST /app/installations/{installation_id}/access_tokens",
 	"GET /orgs/{org}/installation",
 	"GET /users/{username}/installation",
+	"GET /enterprises/{enterprise}/installation",
 	"GET /installation/repositories",
 	"DELETE /installation/token",
 }

@@ -34,6 +34,8 @@ func TestObserver_RoutesAreGitHubs(t *testing.T) {
 	key := testkeys.RSA("app")
 	gh := ghemu.NewTestServer(t)
 	sample := gh.SeedSample(7, "Iv1.observe", &key.PublicKey)
+	gh.AddInstallation(ghemu.Installation{ID: 1004, AppID: 7, Account: ghemu.Account{Login: "octo-business", ID: 5004, Type: ghemu.AccountEnterprise},
+		RepositorySelection: ghemu.SelectionSelected, Permissions: map[string]string{"enterprise_administration": "read"}})
 	log := &routeLog{}
 	c, err := ghclient.New(ghclient.Config{BaseURL: gh.URL(), AppID: 7, PrivateKey: key, Observer: log})
 	if err != nil {
@@ -46,6 +48,7 @@ func TestObserver_RoutesAreGitHubs(t *testing.T) {
 		func() error { _, err := c.ListInstallations(ctx); return err },
 		func() error { _, err := c.FindInstallationByOwner(ctx, "acme"); return err },
 		func() error { _, err := c.FindInstallationByOwner(ctx, "octocat"); return err }, // an org 404, then the user
+		func() error { _, err := c.FindInstallationByEnterprise(ctx, "octo-business"); return err },
 		func() error {
 			tok, err := c.CreateInstallationToken(ctx, sample.OrgInstallationID, ghclient.TokenRequest{})
 			if err != nil {

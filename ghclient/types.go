@@ -54,9 +54,12 @@ type Installation struct {
 	SuspendedAt         *time.Time        `json:"suspended_at"`
 }
 
-// Account is the user or organization an installation belongs to.
+// Account is the user, organization or enterprise an installation belongs
+// to. An enterprise has a slug where the others have a login and a type
+// (the installation's TargetType says "Enterprise").
 type Account struct {
 	Login string `json:"login"`
 	ID    int64  `json:"id"`
 	Type  string `json:"type"`
+	Slug  string `json:"slug"`
 }

@@ -25,6 +25,7 @@ func (s *Server) routes() *http.ServeMux {
 	route("GET /orgs/{org}/installation", s.withApp(s.orgInstallation))
 	route("GET /users/{username}/installation", s.withApp(s.userInstallation))
 	route("GET /repos/{owner}/{repo}/installation", s.withApp(s.repoInstallation))
+	route("GET /enterprises/{enterprise}/installation", s.withApp(s.enterpriseInstallation))
 	route("GET /installation/repositories", s.withToken(s.listTokenRepos))
 	route("DELETE /installation/token", s.withToken(s.revokeToken))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeAPIError(w, errNotFound) })
@@ -126,7 +127,22 @@ func (s *Server) orgInstallation(w http.ResponseWriter, r *http.Request, a *app)
 // userInstallation finds users and, as on GitHub, organisations too.
 func (s *Server) userInstallation(w http.ResponseWriter, r *http.Request, a *app) {
 	user := r.PathValue("username")
-	s.findInstallation(w, r, a, func(in *installation) bool { return strings.EqualFold(in.Account.Login, user) })
+	s.findInstallation(w, r, a, func(in *installation) bool {
+		return in.Account.Type != AccountEnterprise && strings.EqualFold(in.Account.Login, user)
+	})
+}
+
+// enterpriseInstallation finds an installation on an enterprise by its
+// slug. GitHub Enterprise Server's descriptions have no such route.
+func (s *Server) enterpriseInstallation(w http.ResponseWriter, r *http.Request, a *app) {
+	if strings.HasSuffix(exchangeOf(r).urls.api, ghesPrefix) {
+		writeAPIError(w, errNotFound)
+		return
+	}
+	slug := r.PathValue("enterprise")
+	s.findInstallation(w, r, a, func(in *installation) bool {
+		return in.Account.Type == AccountEnterprise && strings.EqualFold(in.Account.Login, slug)
+	})
 }
 
 // repoInstallation finds the installation that can reach the repository; a
@@ -134,7 +150,7 @@ func (s *Server) userInstallation(w http.ResponseWriter, r *http.Request, a *app
 func (s *Server) repoInstallation(w http.ResponseWriter, r *http.Request, a *app) {
 	owner, name := r.PathValue("owner"), r.PathValue("repo")
 	s.findInstallation(w, r, a, func(in *installation) bool {
-		if !strings.EqualFold(in.Account.Login, owner) {
+		if in.Account.Type == AccountEnterprise || !strings.EqualFold(in.Account.Login, owner) {
 			return false
 		}
 		for _, repo := range s.accessibleRepos(in) {
@@ -153,7 +169,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, a *app) {
 		return
 	}
 	x := exchangeOf(r)
-	reply, apiErr := s.mint(a.ID, id, x.rec.Body, x.urls)
+	reply, apiErr := s.mint(a.ID, id, x.rec.Body, x.urls, r.Header.Get(StatelessTokenHeader))
 	answer(w, http.StatusCreated, reply, apiErr)
 }
 

@@ -209,3 +209,41 @@ func TestLinksNameTheHostWithoutDefaultPortOrTrailingDot(t *testing.T) {
 		}
 	}
 }
+
+// An App installed on an enterprise is found by the enterprise's slug
+// (case-insensitively), on github.com only, and by no user or organisation
+// lookup.
+func TestEnterpriseInstallation(t *testing.T) {
+	f := newFixture(t)
+	addEnterpriseInstallation(f.Server)
+	jwt := "Bearer " + f.appJWT(t)
+	r := f.do(t, http.MethodGet, "/enterprises/Octo-Business/installation", jwt, nil)
+	var inst struct {
+		ID         int64  `json:"id"`
+		TargetType string `json:"target_type"`
+		Account    struct {
+			Slug string `json:"slug"`
+		} `json:"account"`
+	}
+	r.json(t, &inst)
+	if r.status != http.StatusOK || inst.ID != 1004 || inst.TargetType != AccountEnterprise || inst.Account.Slug != testEnterprise {
+		t.Errorf("enterprise lookup: %d %s", r.status, r.body)
+	}
+	for _, p := range []string{"/api/v3/enterprises/" + testEnterprise + "/installation", "/users/" + testEnterprise + "/installation",
+		"/orgs/" + testEnterprise + "/installation", "/enterprises/acme/installation"} {
+		if r := f.do(t, http.MethodGet, p, jwt, nil); r.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, r.status)
+		}
+	}
+	m := f.mint(t, 1004, map[string]any{"permissions": map[string]string{"enterprise_organization_installations": "read"}})
+	if m.Permissions["enterprise_organization_installations"] != "read" || m.Repositories != nil {
+		t.Errorf("enterprise token %+v", m)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("an enterprise installation with a repository permission was accepted")
+		}
+	}()
+	f.AddInstallation(Installation{ID: 1005, AppID: testAppID, Account: Account{Login: "e2", ID: 5005, Type: AccountEnterprise},
+		RepositorySelection: SelectionSelected, Permissions: map[string]string{"contents": "read"}})
+}

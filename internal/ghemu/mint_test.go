@@ -290,3 +290,36 @@ func TestLongTokenFormat(t *testing.T) {
 		t.Errorf("revoking a long token: status %d", r.status)
 	}
 }
+
+// The mint header forces a format either way, whatever the default.
+func TestStatelessTokenHeaderForcesTheFormat(t *testing.T) {
+	f := newFixture(t)
+	long := regexp.MustCompile(fmt.Sprintf(`^ghs_%d_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`, testAppID))
+	classic := regexp.MustCompile(`^ghs_[A-Za-z0-9]{36}$`)
+	for _, c := range []struct {
+		defaultLong bool
+		header      string
+		want        *regexp.Regexp
+	}{
+		{false, "", classic}, {false, "enabled", long}, {false, "disabled", classic},
+		{true, "", long}, {true, "enabled", long}, {true, "disabled", classic},
+	} {
+		f.SetTokenFormat(c.defaultLong)
+		req, _ := http.NewRequest(http.MethodPost, f.URL()+mintPath(f.sample.UserInstallationID), nil)
+		req.Header.Set("User-Agent", testUA)
+		req.Header.Set("Authorization", "Bearer "+f.appJWT(t))
+		if c.header != "" {
+			req.Header.Set(StatelessTokenHeader, c.header)
+		}
+		resp, err := f.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m mintReply
+		err = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusCreated || !c.want.MatchString(m.Token) {
+			t.Errorf("default long %v, header %q: status %d, token %q", c.defaultLong, c.header, resp.StatusCode, m.Token)
+		}
+	}
+}

@@ -23,17 +23,18 @@ type App struct {
 	Owner       Account           // optional; shown as the App's owner
 }
 
-// Account is the user or organisation an App is installed on.
+// Account is the user, organisation or enterprise an App is installed on.
 type Account struct {
-	Login string
+	Login string // an enterprise's slug
 	ID    int64
-	Type  string // AccountOrganization or AccountUser
+	Type  string // AccountOrganization, AccountUser or AccountEnterprise
 }
 
-// Account types, as GitHub spells them.
+// Account types, as GitHub spells them (an installation's target_type).
 const (
 	AccountOrganization = "Organization"
 	AccountUser         = "User"
+	AccountEnterprise   = "Enterprise"
 )
 
 // Repository selections, as GitHub spells them.
@@ -92,6 +93,20 @@ func checkPermissions(owner string, perms map[string]string) {
 	}
 }
 
+// checkEnterpriseInstallation panics unless an installation on an
+// enterprise is as GitHub makes them: enterprise permissions only, and no
+// repositories ("selected", of none).
+func checkEnterpriseInstallation(owner string, in Installation) {
+	for name := range in.Permissions {
+		if !strings.HasPrefix(name, "enterprise_") {
+			panic(fmt.Sprintf("ghemu: %s: an enterprise installation has enterprise permissions only, not %s", owner, name))
+		}
+	}
+	if in.RepositorySelection != SelectionSelected || len(in.RepositoryIDs) > 0 {
+		panic(fmt.Sprintf("ghemu: %s: an enterprise installation has repository selection %q and no repositories", owner, SelectionSelected))
+	}
+}
+
 // AddApp registers an App, replacing any with the same ID.
 func (s *Server) AddApp(a App) {
 	if a.PublicKey == nil {
@@ -108,11 +123,14 @@ func (s *Server) AddApp(a App) {
 func (s *Server) AddInstallation(in Installation) {
 	owner := fmt.Sprintf("installation %d", in.ID)
 	checkPermissions(owner, in.Permissions)
-	if in.Account.Type != AccountOrganization && in.Account.Type != AccountUser {
+	if in.Account.Type != AccountOrganization && in.Account.Type != AccountUser && in.Account.Type != AccountEnterprise {
 		panic(fmt.Sprintf("ghemu: %s: account type %q", owner, in.Account.Type))
 	}
 	if in.RepositorySelection != SelectionAll && in.RepositorySelection != SelectionSelected {
 		panic(fmt.Sprintf("ghemu: %s: repository selection %q", owner, in.RepositorySelection))
+	}
+	if in.Account.Type == AccountEnterprise {
+		checkEnterpriseInstallation(owner, in)
 	}
 	in.Permissions = cloneMap(in.Permissions)
 	in.RepositoryIDs = slices.Clone(in.RepositoryIDs)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // The JSON shapes below follow GitHub's REST schema closely, including the
@@ -298,6 +299,7 @@ func repoObject(u urls, r *repository, owner Account) map[string]any {
 		m["organization"] = accountJSON(u, owner)
 	}
 	addURLFields(m, api, repoURLFields)
+	shapeRepository(m, u.version)
 	return m
 }
 
@@ -320,12 +322,34 @@ func securityAndAnalysis() map[string]any {
 	return out
 }
 
+// enterpriseJSON is GitHub's enterprise object, an enterprise
+// installation's account.
+func enterpriseJSON(u urls, a Account, created time.Time) map[string]any {
+	return map[string]any{
+		"id":          a.ID,
+		"node_id":     nodeID("Enterprise", a.ID),
+		"name":        a.Login,
+		"slug":        a.Login,
+		"description": nil,
+		"website_url": nil,
+		"html_url":    u.web + "/enterprises/" + a.Login,
+		"avatar_url":  fmt.Sprintf("%s/avatars/b/%d?v=4", u.web, a.ID),
+		"created_at":  timestamp(created),
+		"updated_at":  timestamp(created),
+	}
+}
+
 // installationJSON is GitHub's installation object. The caller holds s.mu.
 func (s *Server) installationJSON(u urls, in *installation) map[string]any {
 	app := s.apps[in.AppID]
 	html := fmt.Sprintf("%s/settings/installations/%d", u.web, in.ID)
-	if in.Account.Type == AccountOrganization {
+	account := accountJSON(u, in.Account)
+	switch in.Account.Type {
+	case AccountOrganization:
 		html = fmt.Sprintf("%s/organizations/%s/settings/installations/%d", u.web, in.Account.Login, in.ID)
+	case AccountEnterprise:
+		html = fmt.Sprintf("%s/enterprises/%s/settings/installations/%d", u.web, in.Account.Login, in.ID)
+		account = enterpriseJSON(u, in.Account, in.created)
 	}
 	var suspendedAt, suspendedBy any
 	if !in.suspendedAt.IsZero() {
@@ -334,7 +358,7 @@ func (s *Server) installationJSON(u urls, in *installation) map[string]any {
 	}
 	m := map[string]any{
 		"id":                        in.ID,
-		"account":                   accountJSON(u, in.Account),
+		"account":                   account,
 		"repository_selection":      in.RepositorySelection,
 		"access_tokens_url":         fmt.Sprintf("%s/app/installations/%d/access_tokens", u.api, in.ID),
 		"repositories_url":          u.api + "/installation/repositories",

@@ -240,6 +240,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rw, http.StatusForbidden, userAgentMessage)
 		return
 	}
+	version, ok := selectAPIVersion(r.Header.Get(apiVersionHeader), prefix)
+	if !ok {
+		writeError(rw, http.StatusBadRequest, unsupportedVersionMessage(r.Header.Get(apiVersionHeader), prefix))
+		return
+	}
+	w.Header().Set("X-GitHub-Api-Version-Selected", version)
 	// GitHub does not clean paths: a client that joins URLs badly
 	// ("/api/v3//app", "/app/") must see a 404, not a redirect.
 	if path.Clean(apiPath) != apiPath {
@@ -249,7 +255,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	inner := r.Clone(context.WithValue(r.Context(), exchangeKey{}, &exchange{
 		rec:  rw.rec,
-		urls: newURLs(r, prefix),
+		urls: newURLs(r, prefix, version),
 	}))
 	inner.URL.Path, inner.URL.RawPath = apiPath, ""
 	s.mux.ServeHTTP(rw, inner)
@@ -277,7 +283,6 @@ func (s *Server) writeCommonHeaders(h http.Header) {
 	now := s.now()
 	h.Set("Date", now.Format(http.TimeFormat))
 	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
-	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
 	h.Set("X-GitHub-Request-Id", randomHex(8))
 	used, reset := s.rec.spendRateLimit(now)
 	h.Set("X-RateLimit-Limit", fmt.Sprint(rateLimit))
@@ -300,22 +305,24 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// urls are the base URLs that GitHub embeds in its JSON, derived from the
-// request so that links point back at the emulator.
+// urls are what GitHub's JSON depends on besides the model: the base URLs
+// it embeds, derived from the request so that links point back at the
+// emulator, and the API version that shapes its objects.
 type urls struct {
-	api  string // scheme://host[/api/v3]
-	web  string // scheme://host
-	host string
+	api     string // scheme://host[/api/v3]
+	web     string // scheme://host
+	host    string
+	version string // the REST API version the request selected
 }
 
-func newURLs(r *http.Request, prefix string) urls {
+func newURLs(r *http.Request, prefix, version string) urls {
 	scheme, defaultPort := "http", "80"
 	if r.TLS != nil {
 		scheme, defaultPort = "https", "443"
 	}
 	host := canonicalHost(r.Host, defaultPort)
 	web := scheme + "://" + host
-	return urls{api: web + prefix, web: web, host: host}
+	return urls{api: web + prefix, web: web, host: host, version: version}
 }
 
 // canonicalHost is a Host header as GitHub names its own host in links:

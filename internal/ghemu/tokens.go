@@ -87,8 +87,15 @@ func parseMintRequest(body []byte) (mintRequest, *apiError) {
 	return req, nil
 }
 
+// StatelessTokenHeader, sent with a mint request, asks for a token format
+// while GitHub rolls the stateless one out: "enabled" for ghs_<app id>_<JWT>,
+// "disabled" for the classic ghs_ and 36 alphanumerics. Without it, the
+// emulator mints the format SetTokenFormat chose.
+const StatelessTokenHeader = "X-GitHub-Stateless-S2S-Token"
+
 // mint creates an installation token for an App and returns GitHub's reply.
-func (s *Server) mint(appID, installationID int64, body []byte, u urls) (*mintBody, *apiError) {
+// stateless is the request's StatelessTokenHeader.
+func (s *Server) mint(appID, installationID int64, body []byte, u urls, stateless string) (*mintBody, *apiError) {
 	req, bodyErr := parseMintRequest(body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -129,7 +136,14 @@ func (s *Server) mint(appID, installationID int64, body []byte, u urls) (*mintBo
 			t.repoIDs = append(t.repoIDs, r.ID)
 		}
 	}
-	t.value = s.newTokenValue(appID, installationID, t.expiresAt)
+	long := s.longTokens
+	switch stateless {
+	case "enabled":
+		long = true
+	case "disabled":
+		long = false
+	}
+	t.value = s.newTokenValue(appID, installationID, t.expiresAt, long)
 	s.tokens[t.value] = t
 
 	reply := mintBody{
@@ -291,7 +305,8 @@ func (s *Server) TokenValues() []string {
 	return slices.Sorted(maps.Keys(s.tokens))
 }
 
-// SetTokenFormat selects the token format: long=true emits GitHub's newer
+// SetTokenFormat selects the token format of mint requests that do not
+// name one with StatelessTokenHeader: long=true emits GitHub's newer
 // stateless format, ghs_<app id>_<JWT-like string with dots> of about 520
 // characters; false (the default) the classic ghs_ and 36 alphanumerics.
 // Clients must treat both as opaque.
@@ -302,10 +317,10 @@ func (s *Server) SetTokenFormat(long bool) {
 }
 
 // newTokenValue returns an unused token value. The caller holds s.mu.
-func (s *Server) newTokenValue(appID, installationID int64, exp time.Time) string {
+func (s *Server) newTokenValue(appID, installationID int64, exp time.Time, long bool) string {
 	for {
 		v := "ghs_" + randomAlnum(36)
-		if s.longTokens {
+		if long {
 			v = longToken(appID, installationID, exp)
 		}
 		if s.tokens[v] == nil {

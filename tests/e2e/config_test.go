@@ -155,6 +155,8 @@ func requireConfigRead(t *testing.T, v *Vault, emu *Emulator) {
 		"base_url":                emu.URL,
 		"insecure_allow_http":     false,
 		"private_key_fingerprint": githubFingerprint(t, &emu.Key.PublicKey),
+		"api_version":             "2022-11-28",
+		"token_format":            "github",
 	}
 	if !reflect.DeepEqual(reply.Data, want) {
 		t.Errorf("config read = %v; want %v", reply.Data, want)

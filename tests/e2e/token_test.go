@@ -65,6 +65,25 @@ func TestMintTokens(t *testing.T) {
 		}
 	})
 
+	t.Run("API version 2026-03-10 and stateless tokens, then back", func(t *testing.T) {
+		for _, c := range []struct {
+			config []string
+			long   bool
+		}{
+			{[]string{"api_version=2026-03-10", "token_format=stateless"}, true},
+			{[]string{"api_version=2022-11-28", "token_format=classic"}, false},
+		} {
+			v.MustCLI(t, append([]string{"write", "github/config"}, c.config...)...)
+			m := v.Mint(t, v.Token, "read", "github/token/ci")
+			wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "web"}, ciPermissions)
+			if long := strings.Count(m.Token, ".") == 2 && len(m.Token) > 400; long != c.long {
+				t.Errorf("with %v: token of %d characters", c.config, len(m.Token))
+			}
+			v.MustCLI(t, "lease", "revoke", "-sync", m.LeaseID)
+			emu.RequireRevoked(t, m.Token)
+		}
+	})
+
 	t.Run("every App JWT GitHub received verified", func(t *testing.T) {
 		emu.RequireVerifiedJWTs(t)
 	})
