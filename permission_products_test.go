@@ -14,8 +14,8 @@ func TestRoles_PermissionsGitHubDescribesAreAccepted(t *testing.T) {
 	e := newTestEnv(t)
 	resp := e.mustWrite("roles/ci", map[string]any{
 		fieldInstallationID: idOf(e.sample.OrgInstallationID),
-		fieldPermissions: []any{"organization_copilot_seat_management=read", "code_quality=write", ""} +
-			"enterprise_administration=read,enterprise_organization_installations=write",
+		fieldPermissions: []any{"organization_copilot_seat_management=read", "code_quality=write",
+			"enterprise_administration=read", "enterprise_organization_installations=write"},
 	})
 	if resp != nil && len(resp.Warnings) > 0 {
 		t.Errorf("warnings %q", resp.Warnings)
