@@ -63,7 +63,7 @@ func TestRoles_WarnWhenTheBaseURLsProductLacksAPermission(t *testing.T) {
 
 		resp := e.mustWrite("roles/ci", map[string]any{
 			fieldInstallationID: idOf(e.sample.OrgInstallationID),
-			fieldPermissions: []any{"contents=read", ""} + name + "=read",
+			fieldPermissions: []any{"contents=read", name + "=read"},
 		})
 		if resp == nil || len(resp.Warnings) != 1 {
 			t.Fatalf("%s, %s=read: warnings %v, want one", baseURL, name, resp)
