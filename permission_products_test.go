@@ -63,7 +63,7 @@ func TestRoles_WarnWhenTheBaseURLsProductLacksAPermission(t *testing.T) {
 
 		resp := e.mustWrite("roles/ci", map[string]any{
 			fieldInstallationID: idOf(e.sample.OrgInstallationID),
-			fieldPermissions: []any{"contents=read", name + "=read"},
+			fieldPermissions:    []any{"contents=read", name + "=read"},
 		})
 		if resp == nil || len(resp.Warnings) != 1 {
 			t.Fatalf("%s, %s=read: warnings %v, want one", baseURL, name, resp)
@@ -85,7 +85,7 @@ func TestRoles_NoProductWarningWhereTheBaseURLDoesNotTell(t *testing.T) {
 	e := newTestEnv(t)
 	resp := e.mustWrite("roles/ci", map[string]any{
 		fieldInstallationID: idOf(e.sample.OrgInstallationID),
-		fieldPermissions: []any{"custom_properties_for_organizations=read", "enterprise_custom_properties=read"},
+		fieldPermissions:    []any{"custom_properties_for_organizations=read", "enterprise_custom_properties=read"},
 	})
 	if resp != nil && len(resp.Warnings) > 0 {
 		t.Errorf("warnings %q", resp.Warnings)
