@@ -178,6 +178,13 @@ func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *fr
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
+	c, err := readCeiling(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkRole(r.reach()); err != nil {
+		return logical.ErrorResponse("%s; the ceiling is the mount's config (vault read <mount>/config shows it)", err), nil
+	}
 	entry, err := logical.StorageEntryJSON(roleStoragePrefix+name, r)
 	if err != nil {
 		return nil, err
