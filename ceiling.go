@@ -288,7 +288,7 @@ func (r *role) reach() reach {
 // its permissions clamped to the ceiling when it names none.
 func (c ceiling) mintScope(name string, r *role, t target, sc scope) (scope, error) {
 	if err := c.checkRole(r.reach()); err != nil {
-		return scope{}, fmt.Errorf("role %q is beyond the mount's ceiling, so no token is minted for it: %w. "+
+		return scope{}, fmt.Errorf("role %q mints nothing until it is changed: %w. "+
 			"Rewrite the role inside the ceiling (vault write <mount>/roles/%s ...), or raise the ceiling at <mount>/config", name, err, name)
 	}
 	perms, err := c.clampOrRefuse(reach{Permissions: sc.Permissions, Repositories: sc.Repositories, RepositoryIDs: sc.RepositoryIDs,

@@ -357,7 +357,7 @@ func TestCeilingMint_RoleStoredBeforeTheCeilingIsRefused(t *testing.T) {
 	before := e.mints()
 	for _, narrowing := range []map[string]any{nil, {fieldPermissions: "contents=read"}} {
 		resp, err := e.do(logical.UpdateOperation, "token/ci", narrowing)
-		requireUserError(t, resp, err, `role "ci" is beyond the mount's ceiling`, "issues=write", "max_permissions",
+		requireUserError(t, resp, err, `role "ci" mints nothing until it is changed: permissions: issues=write is beyond the mount's ceiling`, "issues=write", "max_permissions",
 			"vault write <mount>/roles/ci", "<mount>/config")
 	}
 	if n := e.mints() - before; n != 0 {
@@ -440,7 +440,7 @@ func TestCeilingMint_RequireExplicitScope(t *testing.T) {
 		t.Fatalf("the config write warns %v; want it to name role ci", resp)
 	}
 	r, err := e.do(logical.ReadOperation, "token/ci", nil)
-	requireUserError(t, r, err, `role "ci" is beyond the mount's ceiling`, "no repositories are named", "require_explicit_scope")
+	requireUserError(t, r, err, `role "ci" mints nothing until it is changed: no repositories are named`, "require_explicit_scope")
 	r, err = e.do(logical.CreateOperation, "roles/lazy", map[string]any{fieldInstallationID: e.sample.OrgInstallationID, fieldRepositories: "api"})
 	requireUserError(t, r, err, "no permissions are named", "require_explicit_scope=true")
 	e.mustWrite("roles/ci", map[string]any{fieldRepositories: "web"})

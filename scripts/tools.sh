@@ -2,6 +2,8 @@
 # Provides the outside tools some tests run, as `make test` needs them:
 #   git       the real `git credential fill` of the credential-helper recipe
 #             (tests/e2e/recipes_test.go), from Debian's git package;
+#   jq        the audit-log lookups of the README (tests/e2e/audit_test.go),
+#             from Debian's jq package;
 #   promtool  `promtool check rules` and `promtool test rules` on the alert
 #             examples in docs/prometheus/ (alerts_test.go), taken out of
 #             Debian's prometheus package into .tools/bin without installing
@@ -26,12 +28,14 @@ apt_get() {
 	apt-get update >/dev/null 2>&1 && apt-get "$@" >/dev/null 2>&1
 }
 
-provide_git() {
-	command -v git >/dev/null && return
-	command -v apt-get >/dev/null || { log "git is missing and there is no apt-get: the git recipe's test will skip"; return; }
-	log "installing git (Debian package)"
-	DEBIAN_FRONTEND=noninteractive apt_get install -y --no-install-recommends git ||
-		log "installing git failed: the git recipe's test will skip"
+# provide_package NAME installs Debian's package NAME, whose command is
+# NAME too, unless the command is there.
+provide_package() {
+	command -v "$1" >/dev/null && return
+	command -v apt-get >/dev/null || { log "$1 is missing and there is no apt-get: the tests that run it will skip"; return; }
+	log "installing $1 (Debian package)"
+	DEBIAN_FRONTEND=noninteractive apt_get install -y --no-install-recommends "$1" ||
+		log "installing $1 failed: the tests that run it will skip"
 }
 
 provide_promtool() {
@@ -56,5 +60,6 @@ provide_promtool() {
 	rm -rf "$tmp"
 }
 
-provide_git
+provide_package git
+provide_package jq
 provide_promtool

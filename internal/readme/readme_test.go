@@ -1,6 +1,9 @@
 package readme
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,5 +31,21 @@ func TestNumbersReadsTheTable(t *testing.T) {
 	}
 	if len(numbers) < 10 {
 		t.Fatalf("read %d rows: %v", len(numbers), numbers)
+	}
+}
+
+func TestBlock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "README.md")
+	doc := "# R\n\n<!-- block: one -->\n```sh\necho one\necho two\n```\n\n<!-- block: open -->\n```sh\necho\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Block(path, "one"); err != nil || got != "echo one\necho two\n" {
+		t.Fatalf("Block(one) = %q, %v", got, err)
+	}
+	for name, want := range map[string]string{"none": "no block marked", "open": "not closed"} {
+		if _, err := Block(path, name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Block(%s): %v; want an error saying %q", name, err, want)
+		}
 	}
 }
