@@ -40,32 +40,35 @@ func TestCeiling_Permissions(t *testing.T) {
 	}{
 		"at the ceiling":             {perms: map[string]string{"contents": "write", "metadata": "read"}},
 		"below the ceiling":          {perms: map[string]string{"contents": "read", "issues": "read"}},
-		"a permission it lacks":      {perms: map[string]string{"contents": "read", "administration": "write"}, wants: []string{"administration=write", "max_permissions", `does not name "administration"`}},
-		"a level above it":           {perms: map[string]string{"metadata": "write"}, wants: []string{"metadata=write", "max_permissions allows metadata=read"}},
-		"admin above write":          {perms: map[string]string{"issues": "admin"}, wants: []string{"issues=admin", "issues=write"}},
+		"a permission it lacks":      {perms: map[string]string{"contents": "read", "administration": "write"}, wants: []string{"administration=write is beyond the mount's ceiling", "max_permissions", `does not name "administration"`}},
+		"a level above it":           {perms: map[string]string{"metadata": "write"}, wants: []string{"metadata=write is beyond the mount's ceiling", "max_permissions allows metadata=read"}},
+		"admin above write":          {perms: map[string]string{"issues": "admin"}, wants: []string{"issues=admin is beyond the mount's ceiling", "issues=write"}},
 		"every permission (no list)": {perms: nil},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := reach{InstallationID: 1, Permissions: tc.perms}
-			errRole := platformCeiling.checkRole(r)
-			_, errMint := platformCeiling.clampOrRefuse(r)
-			for _, err := range []error{errRole, errMint} {
-				if tc.wants == nil {
-					if err != nil {
-						t.Fatalf("refused: %v", err)
-					}
-					continue
-				}
-				if err == nil {
-					t.Fatal("accepted; want it refused")
-				}
-				for _, want := range append(tc.wants, "beyond the mount's ceiling") {
-					if !strings.Contains(err.Error(), want) {
-						t.Errorf("error %q does not mention %q", err, want)
-					}
-				}
-			}
+			requireVerdict(t, platformCeiling, reach{InstallationID: 1, Permissions: tc.perms}, tc.wants)
 		})
+	}
+}
+
+// requireVerdict checks a role and a token of the same reach against c:
+// both pass when wants is nil, and otherwise both are refused with an
+// error that mentions each of wants. A role and its token must agree.
+func requireVerdict(t *testing.T, c ceiling, r reach, wants []string) {
+	t.Helper()
+	_, errMint := c.clampOrRefuse(r)
+	for what, err := range map[string]error{"checkRole": c.checkRole(r), "clampOrRefuse": errMint} {
+		switch {
+		case wants == nil && err != nil:
+			t.Errorf("%s refused: %v", what, err)
+		case wants != nil && err == nil:
+			t.Errorf("%s accepted; want it refused", what)
+		}
+		for _, want := range wants {
+			if err != nil && !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %q does not mention %q", what, err, want)
+			}
+		}
 	}
 }
 
@@ -102,32 +105,15 @@ func TestCeiling_Targets(t *testing.T) {
 		"an allowed owner":                  {c: both, r: reach{Owner: "acme"}},
 		"owners compare case-insensitively": {c: both, r: reach{Owner: "octo-cat"}},
 		"an allowed installation":           {c: both, r: reach{InstallationID: 1001}},
-		"another owner":                     {c: both, r: reach{Owner: "evil"}, wants: []string{`owner "evil"`, "allowed_owners is acme, Octo-Cat", "allowed_installation_ids is 1001"}},
-		"another installation":              {c: both, r: reach{InstallationID: 1003}, wants: []string{"installation_id 1003", "allowed_installation_ids is 1001"}},
+		"another owner":                     {c: both, r: reach{Owner: "evil"}, wants: []string{`owner "evil" is beyond the mount's ceiling`, "allowed_owners is acme, Octo-Cat", "allowed_installation_ids is 1001"}},
+		"another installation":              {c: both, r: reach{InstallationID: 1003}, wants: []string{"installation_id 1003 is beyond the mount's ceiling", "allowed_installation_ids is 1001"}},
 		"an ID under an owners-only ceiling": {c: ownersOnly, r: reach{InstallationID: 1001},
 			wants: []string{"installation_id 1001", "allowed_installation_ids names none", "allowed_owners is acme"}},
 		"an owner under an IDs-only ceiling": {c: idsOnly, r: reach{Owner: "acme"},
 			wants: []string{`owner "acme"`, "allowed_owners names none", "allowed_installation_ids is 1001, 1002"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := tc.c.checkRole(tc.r)
-			if _, errMint := tc.c.clampOrRefuse(tc.r); (err == nil) != (errMint == nil) {
-				t.Fatalf("checkRole says %v, clampOrRefuse %v: a role and its token must agree", err, errMint)
-			}
-			if tc.wants == nil {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("accepted; want it refused")
-			}
-			for _, want := range append(tc.wants, "beyond the mount's ceiling") {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not mention %q", err, want)
-				}
-			}
+			requireVerdict(t, tc.c, tc.r, tc.wants)
 		})
 	}
 }
@@ -165,22 +151,7 @@ func TestCeiling_RequireExplicitScope(t *testing.T) {
 		"no repositories":              {r: reach{InstallationID: 1, Permissions: perms}, wants: []string{"no repositories are named", "require_explicit_scope=true", "repositories=api"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			for _, err := range []error{c.checkRole(tc.r), func() error { _, err := c.clampOrRefuse(tc.r); return err }()} {
-				if tc.wants == nil {
-					if err != nil {
-						t.Fatalf("refused: %v", err)
-					}
-					continue
-				}
-				if err == nil {
-					t.Fatal("accepted; want it refused")
-				}
-				for _, want := range tc.wants {
-					if !strings.Contains(err.Error(), want) {
-						t.Errorf("error %q does not mention %q", err, want)
-					}
-				}
-			}
+			requireVerdict(t, c, tc.r, tc.wants)
 		})
 	}
 	// With max_permissions too, a role naming none is still refused: the
