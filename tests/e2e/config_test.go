@@ -48,6 +48,11 @@ func TestConfigAndRoles(t *testing.T) {
 			"base_url":                emu.URL,
 			"insecure_allow_http":     false,
 			"private_key_fingerprint": githubFingerprint(t, &emu.Key.PublicKey),
+			// No ceiling: a mount limits nothing until its operator sets one.
+			"max_permissions":          map[string]any{},
+			"allowed_owners":           []any{},
+			"allowed_installation_ids": []any{},
+			"require_explicit_scope":   false,
 		}
 		if !reflect.DeepEqual(reply.Data, want) {
 			t.Errorf("config read = %v; want %v", reply.Data, want)
