@@ -8,7 +8,7 @@ FUZZTIME    ?= 60s
 # CI_FUZZTIME is how long `make test` runs each fuzz target.
 CI_FUZZTIME ?= 10s
 
-.PHONY: all build vault openbao test test-unit demo bench fuzz fmt vet clean release release-check lint
+.PHONY: all build vault openbao tools test test-unit demo bench fuzz fmt vet clean release release-check lint
 
 all: build
 
@@ -24,13 +24,18 @@ vault:
 openbao:
 	scripts/openbao.sh >/dev/null
 
+# tools provides git and promtool for the tests that run them
+# (see scripts/tools.sh).
+tools:
+	scripts/tools.sh
+
 # test runs every suite: unit tests, the emulator's, the end-to-end
 # acceptance tests against a real Vault server (a dev server, a file-storage
 # server, a three-server Raft cluster, upgrades) and against OpenBao (a
 # server, a three-server Raft cluster; skipped without an OpenBao), each
 # fuzz target briefly, the reproducibility check of a release build, and
 # the linter.
-test: build vault
+test: build vault tools
 	bao=$$(scripts/openbao.sh) && BAO_BIN=$$bao VAULT_BIN=$(CURDIR)/.tools/bin/vault PLUGIN_BIN=$(CURDIR)/$(BIN) go test -race -count=1 -timeout 45m ./...
 	scripts/fuzz.sh $(CI_FUZZTIME)
 	scripts/release-check.sh --quick

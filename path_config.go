@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -62,12 +63,14 @@ type appConfig struct {
 	APIVersion string `json:"api_version,omitempty"`
 	// TokenFormat is a token_format; "" means tokenFormatGitHub.
 	TokenFormat string `json:"token_format,omitempty"`
+	// Ceiling limits every role of the mount (ceiling.go).
+	Ceiling ceiling `json:"ceiling"`
 
 	key *rsa.PrivateKey
 }
 
 func pathConfig(b *backend) *framework.Path {
-	return &framework.Path{
+	p := &framework.Path{
 		Pattern: "config",
 		DisplayAttrs: &framework.DisplayAttributes{
 			OperationPrefix: operationPrefix,
@@ -154,6 +157,8 @@ func pathConfig(b *backend) *framework.Path {
 		HelpSynopsis:    "Configure the GitHub App whose installation tokens this engine mints.",
 		HelpDescription: pathConfigHelp,
 	}
+	maps.Copy(p.Fields, ceilingFields())
+	return p
 }
 
 const pathConfigHelp = `
@@ -166,11 +171,20 @@ Writes are partial: fields left out keep their stored values. The first write
 must set private_key and one of app_id or client_id. Because the key signs
 every request, base_url can only change together with private_key.
 
+The ceiling fields (max_permissions, allowed_owners, allowed_installation_ids,
+require_explicit_scope) limit every role of the mount, whoever writes it: a
+role write beyond them is refused, and a role stored before they were set
+mints nothing until it is changed (the write's warnings name such roles). A
+role naming no permissions gets exactly max_permissions. All are empty or
+false by default: no limit.
+
 Example:
   vault write github/config app_id=123456 private_key=@app.private-key.pem
   vault write github/config base_url=https://ghe.example.com/api/v3 private_key=@app.pem
   vault write github/config base_url=https://api.octocorp.ghe.com private_key=@app.pem
   vault write github/config api_version=2026-03-10 token_format=stateless
+  vault write github/config max_permissions=contents=write max_permissions=metadata=read \
+      allowed_owners=acme require_explicit_scope=true
 `
 
 func (b *backend) pathConfigExists(ctx context.Context, req *logical.Request, _ *framework.FieldData) (bool, error) {
@@ -200,6 +214,7 @@ func (b *backend) pathConfigRead(ctx context.Context, req *logical.Request, _ *f
 	if cfg.ClientID != "" {
 		data[fieldClientID] = cfg.ClientID
 	}
+	maps.Copy(data, cfg.Ceiling.responseData())
 	return &logical.Response{Data: data}, nil
 }
 
@@ -218,6 +233,13 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
+	warnings, err := mergeCeiling(&cfg.Ceiling, d)
+	if err != nil {
+		return logical.ErrorResponse(err.Error()), nil
+	}
+	if warnings, err = b.warnRolesBeyond(ctx, req.Storage, stored, cfg.Ceiling, warnings); err != nil {
+		return nil, err
+	}
 	entry, err := logical.StorageEntryJSON(configStoragePath, cfg)
 	if err != nil {
 		return nil, err
@@ -226,7 +248,10 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 		return nil, err
 	}
 	b.client = nil
-	return nil, nil
+	if len(warnings) == 0 {
+		return nil, nil
+	}
+	return &logical.Response{Warnings: warnings}, nil
 }
 
 func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {

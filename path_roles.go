@@ -190,6 +190,13 @@ func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *fr
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
+	c, err := readCeiling(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkRole(r.reach()); err != nil {
+		return logical.ErrorResponse("%s; the ceiling is the mount's config (vault read <mount>/config shows it)", err), nil
+	}
 	// Permissions the products at base_url do not accept (permission_products.go).
 	productWarnings, err := rolePermissionWarnings(ctx, req.Storage, r)
 	if err != nil {

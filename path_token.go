@@ -140,6 +140,9 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if err != nil {
 		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
+	if sc, err = app.config.Ceiling.mintScope(name, r, t, sc); err != nil {
+		return logical.ErrorResponse(err.Error()), nil
+	}
 	installationID, err := b.installationOf(ctx, app, t)
 	if err != nil {
 		return installationFailure(app, name, t, err)

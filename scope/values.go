@@ -144,3 +144,19 @@ func kindOf(v any) string {
 	}
 	return "a value of another kind"
 }
+
+// ErrNamesNothing is the error ParseList returns for a field present with
+// no items ("" or []): what that means is the caller's to decide.
+var ErrNamesNothing = errNamesNothing
+
+// ParseList reads a list field outside the scope (a config's, say) by the
+// same rules as the scope's own fields, from a write's body; example is
+// two items separated by a space, for the errors.
+func ParseList(field string, raw any, example string) ([]string, error) {
+	return items(field, raw, Body, example)
+}
+
+// ParsePermissions reads name=level items, as a scope's permissions are.
+func ParsePermissions(list []string) (map[string]string, []string, error) {
+	return parsePermissions(list)
+}

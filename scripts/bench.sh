@@ -8,7 +8,9 @@
 #                             token, GitHub calls per token, against the
 #                             lease floor (tests/bench/floor) and kv-v2; one-
 #                             and 500-repository tokens; GitHub over TLS;
-#                             0 and 100 ms emulator latency (about 2 minutes)
+#                             0 and 100 ms emulator latency; then token/id
+#                             side by side on Vault at log level error and
+#                             at its default, info (about 3 minutes)
 #   scripts/bench.sh soak     SOAK_TOKENS tokens minted and revoked; plugin
 #                             memory and threads at start and end
 #   scripts/bench.sh scale    SCALE_ROLES roles written, listed and minted
@@ -231,9 +233,49 @@ bench_main() {
 			profiled_load "repos500@$ms" "$BENCH_C500" github/token/repos500 "${phase[@]}"
 		fi
 	done
-	keep
 	results | jq -L "$ROOT_BENCH" -r -f "$ROOT_BENCH/main-table.jq"
 	tls_summary
+	log_levels
+	keep
+}
+
+# log_levels measures what Vault's default log level costs: at info, each
+# mint and revocation writes the plugin's line (with hashed_token) to
+# Vault's log; at error, the level every other row runs at, Vault drops it.
+# Two fresh dev Vaults, one per level, serve the same token/id role (the
+# main one holds the leases of every row before, which slow it); they take
+# turns, twice, at 0 ms emulator latency, where CPU decides. The table also
+# gives the length of the mint line in the info Vault's log.
+log_levels() {
+	local main_work=$WORK main=("$VAULT_ADDR" "$VAULT_TOKEN" "$VAULT_PID" "$PLUGIN_PID") level round before
+	local -A addr token vault_pid plugin
+	for level in error info; do
+		WORK=$main_work/log-$level
+		mkdir -p "$WORK"
+		cp "$main_work/app.pem" "$WORK/"
+		VAULT_LOG_LEVEL=$level start_vault
+		mount_engine github "$GHEMU_URL"
+		vault_cli write github/roles/id installation_id="$ORG_INSTALLATION_ID" >/dev/null
+		addr[$level]=$VAULT_ADDR token[$level]=$VAULT_TOKEN vault_pid[$level]=$VAULT_PID
+		plugin[$level]=$(plugin_pid "$PLUGIN_NAME")
+	done
+	WORK=$main_work
+	set_latency 0
+	local info_log=$main_work/log-info/vault.log bytes=() rows=()
+	for round in 1 2; do
+		for level in error info; do
+			VAULT_ADDR=${addr[$level]} VAULT_TOKEN=${token[$level]} VAULT_PID=${vault_pid[$level]} PLUGIN_PID=${plugin[$level]}
+			before=$(stat -c %s "$info_log")
+			vault_load "log-$level-$round@0" "$BENCH_C0" github/token/id -d "${BENCH_SECONDS}s" -warmup "$BENCH_WARMUP"
+			bytes+=("$(tail -c +"$((before + 1))" "$info_log" | awk '/minted installation token/ { n++; b += length($0) + 1 } END { print n ? b / n : "null" }')")
+			rows+=("$RESULTS/log-$level-$round@0.json")
+		done
+	done
+	VAULT_ADDR=${main[0]} VAULT_TOKEN=${main[1]} VAULT_PID=${main[2]} PLUGIN_PID=${main[3]}
+	echo
+	echo "token/id at 0 ms, $BENCH_C0 clients, on two fresh Vaults, at log level error and at Vault's default (info), taking turns:"
+	echo
+	jq -s -L "$ROOT_BENCH" -r --argjson bytes "$(printf '%s\n' "${bytes[@]}" | jq -s .)" -f "$ROOT_BENCH/log-table.jq" "${rows[@]}"
 }
 
 # tls_summary prints what the emulator's HTTPS listener saw over the whole

@@ -13,6 +13,9 @@ PLUGIN_NAME=vault-plugin-secrets-github-app
 # plugin under a version other than the one it reports.
 PLUGIN_VERSION=${PLUGIN_VERSION:-$(cat "$ROOT/VERSION")}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/github-app-plugin.XXXXXX")
+# WORK_ROOT is what cleanup removes, whatever directory WORK names then
+# (bench.sh's log_levels points it at other Vaults' directories for a while).
+readonly WORK_ROOT=$WORK
 PIDS=()
 PLUGIN_ENV=()
 
@@ -24,7 +27,7 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
-	rm -rf "$WORK"
+	rm -rf "$WORK_ROOT"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

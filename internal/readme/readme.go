@@ -1,7 +1,8 @@
 // Package readme reads the README's "Limits and timings" table, so that
 // tests can hold every number the README states to the constant the code
 // uses: the number is set once, in code, and the README is checked to say
-// it.
+// it. It also reads the README's marked code blocks, so that the
+// end-to-end tests run its recipes as written.
 package readme
 
 import (
@@ -66,4 +67,28 @@ func Bytes(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// Block returns the fenced code block that follows the line
+// "<!-- block: name -->" in the README at path, without its fences. The
+// marker is an HTML comment, which the rendered README does not show.
+func Block(path, name string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	marker := "<!-- block: " + name + " -->\n"
+	_, after, ok := strings.Cut(string(data), marker)
+	if !ok {
+		return "", fmt.Errorf("%s has no block marked %q", path, name)
+	}
+	fence, body, ok := strings.Cut(after, "\n")
+	if !strings.HasPrefix(fence, "```") || !ok {
+		return "", fmt.Errorf("%s: the line after the marker %q does not open a fenced block", path, name)
+	}
+	body, _, ok = strings.Cut(body, "```\n")
+	if !ok {
+		return "", fmt.Errorf("%s: the block marked %q is not closed", path, name)
+	}
+	return body, nil
 }

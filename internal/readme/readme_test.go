@@ -91,3 +91,19 @@ type kind int
 		t.Errorf("%d problems, want 3 (a wrong value, a missing row, a constant without a row): %q", len(problems), problems)
 	}
 }
+
+func TestBlock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "README.md")
+	doc := "# R\n\n<!-- block: one -->\n```sh\necho one\necho two\n```\n\n<!-- block: open -->\n```sh\necho\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Block(path, "one"); err != nil || got != "echo one\necho two\n" {
+		t.Fatalf("Block(one) = %q, %v", got, err)
+	}
+	for name, want := range map[string]string{"none": "no block marked", "open": "not closed"} {
+		if _, err := Block(path, name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Block(%s): %v; want an error saying %q", name, err, want)
+		}
+	}
+}

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -92,25 +89,9 @@ func (v *Vault) Client(t *testing.T, token string) *api.Client {
 // runVault runs a vault binary command and collects its output.
 func runVault(t *testing.T, bin string, env []string, args ...string) Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := Result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		r.Code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("running vault %s: %v", redactArgs(args), err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("vault %s did not finish within %s", redactArgs(args), commandTimeout)
-	}
-	return r
+	return runCommand(t, cmd, "vault "+redactArgs(args))
 }
 
 func mustSucceed(t *testing.T, r Result, args []string) Result {

@@ -157,6 +157,11 @@ func requireConfigRead(t *testing.T, v *Vault, emu *Emulator) {
 		"private_key_fingerprint": githubFingerprint(t, &emu.Key.PublicKey),
 		"api_version":             "2022-11-28",
 		"token_format":            "github",
+		// No ceiling: a mount limits nothing until its operator sets one.
+		"max_permissions":          map[string]any{},
+		"allowed_owners":           []any{},
+		"allowed_installation_ids": []any{},
+		"require_explicit_scope":   false,
 	}
 	if !reflect.DeepEqual(reply.Data, want) {
 		t.Errorf("config read = %v; want %v", reply.Data, want)

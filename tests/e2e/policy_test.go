@@ -3,7 +3,6 @@ package e2e
 import (
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -29,23 +28,6 @@ func seedTeams(emu *Emulator) {
 	emu.AddInstallation(ghemu.Installation{ID: teamsInstallationID, AppID: appID, Account: teams,
 		RepositorySelection: ghemu.SelectionSelected, RepositoryIDs: ids,
 		Permissions: map[string]string{"contents": "write", "metadata": "read", "pull_requests": "write", "issues": "write"}})
-}
-
-// readmeBlock returns the first fenced block of the given language after
-// a heading of the README, so that a recipe is tested as it is written.
-func readmeBlock(t *testing.T, heading, language string) string {
-	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(readme), heading+"\n")
-	_, block, ok2 := strings.Cut(after, "```"+language+"\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatalf("README has no %s block after %q", language, heading)
-	}
-	return block
 }
 
 // apiStatus writes to path through the HTTP API with a JSON body and
@@ -77,7 +59,7 @@ func TestPolicyRecipe_ReadOnlyTokensForATeam(t *testing.T) {
 	v.MountGitHub(t, emu)
 	v.MustCLI(t, "write", "github/roles/ci", "owner=teams") // every repository and permission of teams
 	v.MustCLI(t, "policy", "write", "team-a", v.writeFile(t, "team-a.hcl",
-		readmeBlock(t, "#### Recipe: read-only tokens for a team's own repositories", "hcl")))
+		readmeBlock(t, "team-read-only-policy")))
 	team := v.MustCLI(t, "token", "create", "-policy=team-a", "-field=token")
 	client := v.Client(t, team)
 	handedOut := 0

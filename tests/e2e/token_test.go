@@ -166,7 +166,7 @@ func TestPatternRole(t *testing.T) {
 	wantMinted(t, emu, m, emu.Sample.OrgInstallationID, []string{"api", "infra"}, map[string]string{"contents": "read"})
 
 	v.MustCLI(t, "write", "github/roles/team", "repositories=*i*", "repositories=d*") // a role write keeps the cached list
-	v.MustCLI(t, "write", "github/config", "app_id=424242")           // a config write drops it
+	v.MustCLI(t, "write", "github/config", "app_id=424242")                           // a config write drops it
 	if n = calls(func() { m = v.Mint(t, v.Token, "read", "github/token/team") }); n != 5 {
 		t.Errorf("a pattern token after a config change cost %d GitHub calls, want 5 (owner, listing token, one page, its revocation, the mint)", n)
 	}
