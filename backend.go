@@ -90,7 +90,6 @@ func newBackend() *backend {
 		walAttemptTimeout: walAttemptTimeout,
 	}
 	token := pathToken(b)
-	b.countMints(token)
 	role := pathRole(b)
 	b.Backend = &framework.Backend{
 		Help:           strings.TrimSpace(backendHelp),
@@ -115,7 +114,7 @@ func newBackend() *backend {
 			[]*framework.Path{token, pathMetrics(b)},
 			pathInstallations(b),
 		),
-		Secrets: []*framework.Secret{b.countRevocations(secretToken(b))},
+		Secrets: []*framework.Secret{secretToken(b)},
 	}
 	// Reading token/<role> narrows with the same fields a write takes.
 	b.input = newInputRules(b.Paths, []*framework.Path{token}, map[*framework.Path]rawParser{
@@ -135,74 +134,10 @@ func (b *backend) clean(context.Context) {
 func (b *backend) invalidate(_ context.Context, key string) {
 	switch {
 	case key == configStoragePath:
-		b.resetClient()
+		b.lock.Lock()
+		b.reset()
+		b.lock.Unlock()
 	case strings.HasPrefix(key, roleStoragePrefix):
 		b.forgetRole(strings.TrimPrefix(key, roleStoragePrefix))
 	}
-}
-
-// userAgent identifies the plugin to GitHub; GitHub rejects requests
-// without one.
-func userAgent() string {
-	return "vault-plugin-secrets-github-app/" + Version
-}
-
-// appClient is the GitHub App as one version of the config sets it up: the
-// config, the API client that signs as the App, and what is cached from
-// GitHub for it. It is replaced as a whole, so a request never mixes two
-// configs.
-type appClient struct {
-	config *appConfig
-	api    *ghclient.Client
-	// owners maps lower-case owner logins to their installation IDs, and
-	// enterprises lower-case enterprise slugs.
-	owners, enterprises *ttlCache[string, int64]
-	// repositories maps installation IDs to the repositories they reach,
-	// for roles with patterns.
-	repositories *ttlCache[int64, []ghclient.Repository]
-}
-
-// ownerCacheTTL bounds how long a moved or re-created installation can be
-// missed; owner roles otherwise cost two GitHub calls per token.
-const ownerCacheTTL = 5 * time.Minute
-
-// getClient returns the App client for the stored config, building it on
-// first use. It returns (nil, nil) when the engine is not configured.
-func (b *backend) getClient(ctx context.Context, s logical.Storage) (*appClient, error) {
-	b.lock.RLock()
-	app := b.client
-	b.lock.RUnlock()
-	if app != nil {
-		return app, nil
-	}
-
-	// Build under the write lock: a concurrent config write cannot slip
-	// between reading storage and caching what was read.
-	b.lock.Lock()
-	defer b.lock.Unlock()
-	if b.client != nil {
-		return b.client, nil
-	}
-	cfg, err := readConfig(ctx, s)
-	if err != nil || cfg == nil {
-		return nil, err
-	}
-	api, err := cfg.newClient(b.httpClient, b.Logger(), b.metrics, b.keepUndelivered(cfg.BaseURL))
-	if err != nil {
-		return nil, err
-	}
-	b.client = &appClient{
-		config:       cfg,
-		api:          api,
-		owners:       newTTLCache[string](fixedLife[int64](ownerCacheTTL), 0, cacheLookupTimeout),
-		repositories: newTTLCache[int64](repositoryListLife, failedListingTTL, repositoryListingTimeout),
-		enterprises:  newTTLCache[string](fixedLife[int64](ownerCacheTTL), 0, cacheLookupTimeout),
-	}
-	return b.client, nil
-}
-
-func (b *backend) resetClient() {
-	b.lock.Lock()
-	b.client = nil
-	b.lock.Unlock()
 }

@@ -2,12 +2,9 @@ package githubapp
 
 import (
 	"bytes"
-	"context"
 	"strconv"
 	"sync"
 
-	"github.com/hashicorp/vault/sdk/framework"
-	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
@@ -255,52 +252,21 @@ func (m *metrics) countOwnerLookup(hit bool) {
 	}
 }
 
-// countMints wraps the token path's operations so that every request for
-// an existing role counts as a token minted or a failure. It wraps the
-// path rather than the mint flow so that every way out of the flow is
-// counted, whatever it becomes.
-func (b *backend) countMints(p *framework.Path) {
-	for _, handler := range p.Operations {
-		op := handler.(*framework.PathOperation) // pathToken builds no other kind
-		mint := op.Callback
-		op.Callback = func(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-			resp, err := mint(ctx, req, d)
-			name := d.Get(fieldName).(string)
-			switch {
-			case err == nil && resp != nil && resp.Secret != nil:
-				b.metrics.roles.get(name).minted.Inc()
-			case b.roleExists(ctx, req.Storage, name):
-				b.metrics.roles.get(name).failed.Inc()
-			}
-			return resp, err
-		}
+// countMint counts one request for an existing role: a token minted or a
+// failure.
+func (m *metrics) countMint(role string, minted bool) {
+	if minted {
+		m.roles.get(role).minted.Inc()
+	} else {
+		m.roles.get(role).failed.Inc()
 	}
 }
 
-// roleExists reports whether a role of that name exists, so that a request
-// naming no role adds no label. It runs on failures only; for an existing
-// role it is a cache hit.
-func (b *backend) roleExists(ctx context.Context, s logical.Storage, name string) bool {
-	if validateRoleName(name) != nil {
-		return false
+// countRevocation counts one lease revoked, or failing to be.
+func (m *metrics) countRevocation(failed bool) {
+	if failed {
+		m.revokeFailed.Inc()
+	} else {
+		m.revoked.Inc()
 	}
-	// A caller that gave up must not hide the failure it caused.
-	r, err := b.getRole(context.WithoutCancel(ctx), s, name)
-	return err == nil && r != nil
-}
-
-// countRevocations wraps the token secret's revocation so that each lease
-// revoked, or failing to be, is counted.
-func (b *backend) countRevocations(s *framework.Secret) *framework.Secret {
-	revoke := s.Revoke
-	s.Revoke = func(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-		resp, err := revoke(ctx, req, d)
-		if err != nil || resp.IsError() {
-			b.metrics.revokeFailed.Inc()
-		} else {
-			b.metrics.revoked.Inc()
-		}
-		return resp, err
-	}
-	return s
 }

@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 
@@ -247,7 +245,7 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if err := req.Storage.Put(ctx, entry); err != nil {
 		return nil, err
 	}
-	b.client = nil
+	b.reset()
 	if len(warnings) == 0 {
 		return nil, nil
 	}
@@ -260,7 +258,7 @@ func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, _ 
 	if err := req.Storage.Delete(ctx, configStoragePath); err != nil {
 		return nil, err
 	}
-	b.client = nil
+	b.reset()
 	return nil, nil
 }
 
@@ -405,29 +403,6 @@ func readConfig(ctx context.Context, s logical.Storage) (*appConfig, error) {
 		return nil, fmt.Errorf("stored config: %w", err)
 	}
 	return cfg, nil
-}
-
-func (cfg *appConfig) newClient(hc *http.Client, logger hclog.Logger, observer ghclient.Observer, undelivered func(ghclient.UndeliveredToken)) (*ghclient.Client, error) {
-	client, err := ghclient.New(ghclient.Config{
-		BaseURL:     cfg.BaseURL,
-		AllowHTTP:   cfg.InsecureAllowHTTP,
-		AppID:       cfg.AppID,
-		ClientID:    cfg.ClientID,
-		PrivateKey:  cfg.key,
-		UserAgent:   userAgent(),
-		HTTPClient:  hc,
-		Logger:      logger.Named("github"),
-		Observer:    observer,
-		Undelivered: undelivered,
-		APIVersion:  cfg.APIVersion,
-		// An unknown format cannot be stored (mergeAPIOptions).
-		StatelessTokens: statelessTokensHeader[cfg.TokenFormat],
-	})
-	if errors.Is(err, ghclient.ErrCleartext) {
-		// A config stored before plain http needed the opt-in.
-		return nil, fmt.Errorf("the stored config's %w, or accept cleartext with: vault write <mount>/config %s=true", err, fieldInsecureAllowHTTP)
-	}
-	return client, err
 }
 
 // issuer names the App in messages; it matches what the JWT's iss carries.

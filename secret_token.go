@@ -1,7 +1,6 @@
 package githubapp
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,10 @@ import (
 )
 
 const (
+	fieldToken               = "token"
+	fieldExpiresAt           = "expires_at"
+	fieldRepositorySelection = "repository_selection"
+
 	secretTokenType = "github_app_installation_token" //nolint:gosec // G101: the name of a secret type, not a credential
 
 	// expiredMargin is how long past its expiry a token must be before
@@ -135,61 +138,76 @@ func (l tokenLease) expired(now time.Time) bool {
 	return err == nil && now.After(t.Add(expiredMargin))
 }
 
-// revokeToken revokes a lease's token at GitHub. It returns an error only
-// for faults worth retrying: Vault retries failed revocations a few times
-// and then gives up on the lease, so "already gone" must count as done.
+// revokeToken revokes a lease's token at GitHub, and counts the outcome.
 func (b *backend) revokeToken(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	err := b.revokeLease(ctx, req)
+	b.metrics.countRevocation(err != nil)
+	return nil, err
+}
+
+// revokeLease returns an error only for faults worth retrying: Vault
+// retries failed revocations a few times and then gives up on the lease,
+// so "already gone" must count as done.
+func (b *backend) revokeLease(ctx context.Context, req *logical.Request) error {
 	lease, err := leaseFromInternalData(req.Secret.InternalData)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if lease.expired(time.Now()) {
-		return nil, nil
+		return nil
 	}
 	client, err := b.revocationClient(ctx, req.Storage, lease.BaseURL)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := client.RevokeInstallationToken(ctx, lease.Token); err != nil {
-		return nil, fmt.Errorf("revoking the token of role %q (installation %d, hashed_token %s) at GitHub: %w",
+		return fmt.Errorf("revoking the token of role %q (installation %d, hashed_token %s) at GitHub: %w",
 			lease.Role, lease.InstallationID, ghclient.HashedToken(lease.Token), err)
 	}
 	b.Logger().Info("revoked installation token", "role", lease.Role, "installation_id", lease.InstallationID,
 		fieldHashedToken, ghclient.HashedToken(lease.Token))
-	return nil, nil
+	return nil
 }
 
-// revocationClient returns a client for the GitHub the token came from.
-// Revocation authenticates with the token itself, so it needs no config:
-// it works after the config moved to another base_url, was deleted, or
-// cannot be read.
-func (b *backend) revocationClient(ctx context.Context, s logical.Storage, baseURL string) (*ghclient.Client, error) {
-	baseURL = cmp.Or(baseURL, ghclient.DefaultBaseURL) // leases from before base_url was recorded
-	if app, err := b.getClient(ctx, s); err == nil && app != nil && app.config.BaseURL == baseURL {
-		return app.api, nil
+func (b *backend) tokenResponse(roleName string, r *role, installationID int64, baseURL string, tok *ghclient.InstallationToken) *logical.Response {
+	names := make([]string, len(tok.Repositories))
+	for i, repo := range tok.Repositories {
+		names[i] = repo.Name
 	}
-	return b.revoker(baseURL)
+	expiresAt := tok.ExpiresAt.UTC().Format(time.RFC3339)
+	resp := b.Secret(secretTokenType).Response(map[string]any{
+		fieldToken:               tok.Token,
+		fieldExpiresAt:           expiresAt,
+		fieldInstallationID:      installationID,
+		fieldPermissions:         tok.Permissions,
+		fieldRepositorySelection: tok.RepositorySelection,
+		fieldRepositories:        names,
+		fieldHashedToken:         ghclient.HashedToken(tok.Token),
+	}, tokenLease{
+		Token:          tok.Token,
+		ExpiresAt:      expiresAt,
+		ExpiresLocal:   time.Now().Add(tok.Lifetime()).UTC().Format(time.RFC3339),
+		BaseURL:        baseURL,
+		InstallationID: installationID,
+		Role:           roleName,
+	}.internalData())
+	ttl := leaseTTL(r.TTL, tok.Lifetime())
+	resp.Secret.TTL, resp.Secret.MaxTTL = ttl, ttl
+	return resp
 }
 
-// revoker returns the client kept for revoking tokens of a base URL that is
-// not the config's, so that mass revocation after a config change reuses
-// one client and its connections.
-func (b *backend) revoker(baseURL string) (*ghclient.Client, error) {
-	b.lock.Lock()
-	defer b.lock.Unlock()
-	if c, ok := b.revokers[baseURL]; ok {
-		return c, nil
+// leaseTTL is the role's TTL capped at the token's life (measured on
+// GitHub's clock, so that no skew between the clocks stretches or cuts
+// it) and at the hour GitHub's tokens live, whatever a reply claims. It is
+// always set explicitly: a zero TTL would give Vault's 32-day default to a
+// token that dies in an hour.
+func leaseTTL(roleTTL, lifetime time.Duration) time.Duration {
+	// Less a second: GitHub's Date is truncated to the second, so the life
+	// it implies may be a second long, and the lease must not outlive the
+	// token.
+	ttl := min((lifetime - time.Second).Truncate(time.Second), maxTokenTTL)
+	if roleTTL > 0 {
+		ttl = min(ttl, roleTTL)
 	}
-	// The URL passed the config's checks when the token was minted, and the
-	// token has already travelled over it.
-	c, err := ghclient.New(ghclient.Config{BaseURL: baseURL, AllowHTTP: true, UserAgent: userAgent(),
-		HTTPClient: b.httpClient, Logger: b.Logger().Named("github"), Observer: b.metrics})
-	if err != nil {
-		return nil, err
-	}
-	if len(b.revokers) >= maxRevokers {
-		clear(b.revokers)
-	}
-	b.revokers[baseURL] = c
-	return c, nil
+	return max(ttl, time.Second)
 }
