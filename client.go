@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/sdk/logical"
+
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 )
 

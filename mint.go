@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/hashicorp/vault/sdk/logical"
+
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/scope"
