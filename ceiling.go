@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/scope"
 )
@@ -150,18 +149,16 @@ func (c ceiling) checkPermissions(perms map[string]string) error {
 	if len(c.MaxPermissions) == 0 {
 		return nil
 	}
-	for _, name := range quote.SortedKeys(perms) {
-		limit, ok := c.MaxPermissions[name]
-		switch {
-		case !ok:
-			return fmt.Errorf("permissions: %s=%s is beyond the mount's ceiling: %s (%s) does not name %q",
-				name, perms[name], fieldMaxPermissions, scope.DescribePermissions(c.MaxPermissions), name)
-		case !ghclient.LevelCovers(limit, perms[name]):
-			return fmt.Errorf("permissions: %s=%s is beyond the mount's ceiling: %s allows %s=%s",
-				name, perms[name], fieldMaxPermissions, name, limit)
-		}
+	name, named := scope.FirstBeyond(c.MaxPermissions, perms)
+	switch {
+	case name == "":
+		return nil
+	case !named:
+		return fmt.Errorf("permissions: %s=%s is beyond the mount's ceiling: %s (%s) does not name %q",
+			name, perms[name], fieldMaxPermissions, scope.DescribePermissions(c.MaxPermissions), name)
 	}
-	return nil
+	return fmt.Errorf("permissions: %s=%s is beyond the mount's ceiling: %s allows %s=%s",
+		name, perms[name], fieldMaxPermissions, name, c.MaxPermissions[name])
 }
 
 // ceilingFields are the config's fields that set the ceiling. Lists take

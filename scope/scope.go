@@ -132,16 +132,27 @@ func (s Scope) coversPermissions(req map[string]string) error {
 	if len(s.Permissions) == 0 {
 		return nil
 	}
+	name, named := FirstBeyond(s.Permissions, req)
+	switch {
+	case name == "":
+		return nil
+	case !named:
+		return fmt.Errorf("permissions: %q is outside the role's permissions (%s)", name, DescribePermissions(s.Permissions))
+	}
+	return fmt.Errorf("permissions: %s=%s exceeds the role's %s=%s", name, req[name], name, s.Permissions[name])
+}
+
+// FirstBeyond returns the first permission, in name order, that req asks
+// beyond limit, and whether limit names it at all (if it does, req's level
+// is higher); "" when req stays inside.
+func FirstBeyond(limit, req map[string]string) (name string, named bool) {
 	for _, name := range quote.SortedKeys(req) {
-		granted, ok := s.Permissions[name]
-		if !ok {
-			return fmt.Errorf("permissions: %q is outside the role's permissions (%s)", name, DescribePermissions(s.Permissions))
-		}
-		if !ghclient.LevelCovers(granted, req[name]) {
-			return fmt.Errorf("permissions: %s=%s exceeds the role's %s=%s", name, req[name], name, granted)
+		granted, ok := limit[name]
+		if !ok || !ghclient.LevelCovers(granted, req[name]) {
+			return name, ok
 		}
 	}
-	return nil
+	return "", false
 }
 
 // CheckSpelling compares the names GitHub granted with the names asked

@@ -116,3 +116,22 @@ func numeric(expr ast.Expr) bool {
 	})
 	return numbers && !strs && !iota
 }
+
+// T is what Require needs of a *testing.T.
+type T interface {
+	Helper()
+	Fatal(args ...any)
+	Error(args ...any)
+}
+
+// Require fails t with each problem Check finds.
+func Require(t T, path, dir string, rows []Row) {
+	t.Helper()
+	problems, err := Check(path, dir, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
