@@ -215,6 +215,13 @@ func checkRepositoryEntry(entry string, f form) error {
 		if !repositoryPattern.MatchString(entry) {
 			return fmt.Errorf("repositories: %s is not a repository name pattern (letters, digits, '.', '_', '-' and the wildcards * and ?)", quote.Input(entry))
 		}
+		// "**" or "?*" reaches every repository as Every does, but a
+		// policy denying Every compares another value, and
+		// require_explicit_scope would see a pattern.
+		if strings.Trim(entry, "*?") == "" {
+			return fmt.Errorf("repositories: %s is a pattern of wildcards only, which matches every repository (or every one of some lengths): name some characters, or write repositories=%s for every repository",
+				quote.Input(entry), Every)
+		}
 		return nil
 	case strings.Contains(entry, "/"):
 		owner, repo, _ := strings.Cut(entry, "/")
