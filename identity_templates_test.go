@@ -187,3 +187,26 @@ func TestIdentity_EmptyDirectiveInsideText(t *testing.T) {
 		t.Fatalf("GitHub minted %d tokens", n)
 	}
 }
+
+// Text written in a repositories template is what a policy on
+// roles/<name> compared as part of a repository name: a writer allowed
+// "a*" may write "a{{...}}" or "acme/{{...}}". An owner/name value whose
+// owner takes in that text would leave a name the policy never saw, so the
+// owner must come whole from the template's first directive.
+func TestIdentity_WrittenTextNeverBecomesTheOwner(t *testing.T) {
+	e := newTestEnv(t)
+	entity := actionsEntity("acme/api")
+	entity.Metadata = map[string]string{"rest": "cme/infra", "name": "infra"}
+	for _, tpl := range []string{"a{{identity.entity.metadata.rest}}", "acme/{{identity.entity.metadata.name}}"} {
+		e.mustWrite("roles/team", map[string]any{fieldOwner: "acme", fieldRepositories: tpl})
+		resp, err := e.mintAs(entity, "team", nil)
+		requireUserError(t, resp, err, tpl, "first directive")
+	}
+	if n := e.emulator.Stats().TokensMinted; n != 0 {
+		t.Fatalf("GitHub minted %d tokens", n)
+	}
+	// Text after the directive stays in the name.
+	e.mustWrite("roles/team", map[string]any{fieldOwner: "acme", fieldRepositories: "{{identity.entity.aliases." + jwtAccessor + ".metadata.repository}}-x"})
+	resp, err := e.mintAs(entity, "team", nil)
+	requireUserError(t, resp, err, "api-x") // no such repository at GitHub: the name kept its text
+}
