@@ -165,6 +165,18 @@ func ResolveTemplates(owner string, s Scope, id *Identity) (string, Scope, error
 	return resolvedOwner, out, nil
 }
 
+// writtenText is a template's text outside its directives; the
+// template's balance has been checked by the SDK's parser.
+func writtenText(tpl string) string {
+	pieces := strings.Split(tpl, "{{")
+	text := pieces[0]
+	for _, piece := range pieces[1:] {
+		_, after, _ := strings.Cut(piece, "}}")
+		text += after
+	}
+	return text
+}
+
 // ownerFromFirstDirective reports whether an owner/name value's owner came
 // whole from the template's first directive, with no text written before
 // it. Written text is what a Vault policy on roles/<name> compared as part
