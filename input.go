@@ -225,6 +225,8 @@ func expectedForm(t framework.FieldType) string {
 		return `a list of names: a JSON array or a comma-separated string such as "api,web"`
 	case framework.TypeCommaIntSlice:
 		return `a list of integers: a JSON array or a comma-separated string such as "1,2"`
+	case framework.TypeStringSlice:
+		return `a list: a JSON array of strings, or a string naming one item`
 	case framework.TypeKVPairs:
 		return `name=level pairs such as "contents=read", or a JSON object`
 	}
