@@ -54,6 +54,9 @@ func (b *backend) checkInput(req *logical.Request) *logical.Response {
 	if path == nil {
 		return nil // the SDK answers with "unsupported path"
 	}
+	if _, served := path.Operations[req.Operation]; !served {
+		return nil // the SDK answers with "unsupported operation", reading no field
+	}
 	if err := b.input.badName(path, req.Path); err != nil {
 		return logical.ErrorResponse(err.Error())
 	}
