@@ -1,6 +1,7 @@
 package githubapp
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -175,7 +176,7 @@ func TestInput_UnservedOperationIsUnsupported(t *testing.T) {
 	e := newRoleEnv(t, nil)
 	before := storageSnapshot(t, e.storage)
 	resp, err := e.do(logical.PatchOperation, "roles/ci", map[string]any{fieldRepositories: []any{"web"}})
-	if err != logical.ErrUnsupportedOperation {
+	if !errors.Is(err, logical.ErrUnsupportedOperation) {
 		t.Fatalf("patch of a role: %v, %v; want logical.ErrUnsupportedOperation", resp, err)
 	}
 	requireSameStorage(t, before, storageSnapshot(t, e.storage))

@@ -30,6 +30,17 @@ func seedTeams(emu *Emulator) {
 		Permissions: map[string]string{"contents": "write", "metadata": "read", "pull_requests": "write", "issues": "write"}})
 }
 
+// startTeams starts a dev Vault with the plugin mounted on an emulator
+// seeded by seedTeams.
+func startTeams(t *testing.T) (*Vault, *Emulator) {
+	t.Helper()
+	emu := StartEmulator(t)
+	seedTeams(emu)
+	v := StartDevVault(t)
+	v.MountGitHub(t, emu)
+	return v, emu
+}
+
 // apiStatus writes to path through the HTTP API with a JSON body and
 // returns the status Vault answered and, on success, the minted token.
 func apiStatus(t *testing.T, client *api.Client, path string, data map[string]any) (int, string) {
@@ -56,10 +67,7 @@ func apiStatus(t *testing.T, client *api.Client, path string, data map[string]an
 // plugin. Checked at the emulator, token by token.
 func TestPolicyRecipe_ReadOnlyTokensForATeam(t *testing.T) {
 	t.Parallel()
-	emu := StartEmulator(t)
-	seedTeams(emu)
-	v := StartDevVault(t)
-	v.MountGitHub(t, emu)
+	v, emu := startTeams(t)
 	v.MustCLI(t, "write", "github/roles/ci", "owner=teams") // every repository and permission of teams
 	v.MustCLI(t, "policy", "write", "team-a", v.writeFile(t, "team-a.hcl",
 		readmeBlock(t, "team-read-only-policy")))
@@ -110,10 +118,7 @@ func TestPolicyRecipe_ReadOnlyTokensForATeam(t *testing.T) {
 // live at GitHub.
 func TestPolicyParameterSpellings(t *testing.T) {
 	t.Parallel()
-	emu := StartEmulator(t)
-	seedTeams(emu)
-	v := StartDevVault(t)
-	v.MountGitHub(t, emu)
+	v, emu := startTeams(t)
 	v.MustCLI(t, "write", "github/roles/ci", "owner=teams")
 	v.MustCLI(t, "policy", "write", "read-only", v.writeFile(t, "read-only.hcl", `
 path "github/token/ci" {
@@ -152,10 +157,7 @@ path "github/token/ci" {
 // compares as another value than the denied "*".
 func TestPolicyRoleWriterCannotWidenByWildcards(t *testing.T) {
 	t.Parallel()
-	emu := StartEmulator(t)
-	seedTeams(emu)
-	v := StartDevVault(t)
-	v.MountGitHub(t, emu)
+	v, _ := startTeams(t)
 	v.MustCLI(t, "write", "github/roles/team-a-ci", "owner=teams", "repositories=team-a-*", "permissions=contents=read")
 	v.MustCLI(t, "policy", "write", "team-a-roles", v.writeFile(t, "team-a-roles.hcl", `
 path "github/roles/team-a-*" {
