@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/vault/sdk/logical"
+
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/quote"
 )
 
