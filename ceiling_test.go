@@ -266,6 +266,8 @@ func TestCeilingConfig_RefusesBadValues(t *testing.T) {
 		"an installation ID of 0":      {map[string]any{fieldAllowedInstallationIDs: "0"}, []string{"allowed_installation_ids", "positive integer"}},
 		"an installation ID twice":     {map[string]any{fieldAllowedInstallationIDs: []any{"7", "7"}}, []string{"allowed_installation_ids", "twice"}},
 		"not a boolean":                {map[string]any{fieldRequireExplicitScope: "maybe"}, []string{"require_explicit_scope"}},
+		// The form a config read shows: the error says how to write it.
+		"permissions as an object": {map[string]any{fieldMaxPermissions: map[string]any{"contents": "write"}}, []string{"max_permissions", "a JSON array of strings"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newTestEnv(t)

@@ -267,13 +267,19 @@ func mergeInstallation(r *role, d *framework.FieldData) error {
 		}
 		r.InstallationID, r.Owner, r.Enterprise = id, "", ""
 	case hasOwner:
-		owner, _ := rawOwner.(string)
+		owner, ok := rawOwner.(string)
+		if !ok {
+			return notAString(fieldOwner, rawOwner)
+		}
 		if err := scope.CheckOwner(owner); err != nil {
 			return err
 		}
 		r.Owner, r.InstallationID, r.Enterprise = owner, 0, ""
 	case hasEnterprise:
-		enterprise, _ := rawEnterprise.(string)
+		enterprise, ok := rawEnterprise.(string)
+		if !ok {
+			return notAString(fieldEnterprise, rawEnterprise)
+		}
 		if !scope.IsLogin(enterprise) {
 			return fmt.Errorf("enterprise must be the slug of a GitHub enterprise (letters, digits, '-' and '_', as in https://github.com/enterprises/<slug>); got %s", quote.Input(enterprise))
 		}
@@ -283,6 +289,13 @@ func mergeInstallation(r *role, d *framework.FieldData) error {
 		return errors.New("one of installation_id or owner (or enterprise) is required: it names the installation the role mints tokens for")
 	}
 	return nil
+}
+
+// notAString refuses a value that is not one string, which Vault's
+// policy checks compare otherwise (a list element by element, a number
+// with nothing).
+func notAString(field string, value any) error {
+	return fmt.Errorf("%s must be a string; got %s", field, describeValue(value, false))
 }
 
 // parseInstallationID reads an installation ID written as Vault's ACL

@@ -100,6 +100,8 @@ func TestRoles_ValidationMatrix(t *testing.T) {
 		{"installation with a leading zero", "roles/ci", map[string]any{fieldInstallationID: "05"}, []string{"installation_id", "leading zero"}},
 		{"owner with white space", "roles/ci", map[string]any{fieldOwner: " acme"}, []string{"owner"}},
 		{"bad owner", "roles/ci", map[string]any{fieldOwner: "ac me"}, []string{"owner"}},
+		{"owner as a list", "roles/ci", map[string]any{fieldOwner: []any{"acme"}}, []string{"owner must be a string", "a JSON array"}},
+		{"enterprise as a number", "roles/ci", map[string]any{fieldEnterprise: json.Number("5")}, []string{"enterprise must be a string", "a number"}},
 		{"owner/repo in repositories", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "acme/api"}, []string{"repositories", `"api"`}},
 		{"bad repository name", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "a b"}, []string{"repositories", `"a b"`}},
 		{"repository named .", "roles/ci", map[string]any{fieldOwner: "acme", fieldRepositories: "."}, []string{"repositories", `"."`}},

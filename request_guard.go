@@ -54,6 +54,9 @@ func (b *backend) checkInput(req *logical.Request) *logical.Response {
 	if path == nil {
 		return nil // the SDK answers with "unsupported path"
 	}
+	if _, served := path.Operations[req.Operation]; !served {
+		return nil // the SDK answers with "unsupported operation", reading no field
+	}
 	if err := b.input.badName(path, req.Path); err != nil {
 		return logical.ErrorResponse(err.Error())
 	}
@@ -225,6 +228,8 @@ func expectedForm(t framework.FieldType) string {
 		return `a list of names: a JSON array or a comma-separated string such as "api,web"`
 	case framework.TypeCommaIntSlice:
 		return `a list of integers: a JSON array or a comma-separated string such as "1,2"`
+	case framework.TypeStringSlice:
+		return `a list: a JSON array of strings, or a string naming one item`
 	case framework.TypeKVPairs:
 		return `name=level pairs such as "contents=read", or a JSON object`
 	}

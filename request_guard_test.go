@@ -1,6 +1,7 @@
 package githubapp
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -166,4 +167,17 @@ func TestInputMatrix_EveryBadInputIsA400(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An operation a path does not serve is Vault's "unsupported operation"
+// (405), whatever fields come with it: vault patch on a role is told the
+// path takes no patch, not that its fields are unknown.
+func TestInput_UnservedOperationIsUnsupported(t *testing.T) {
+	e := newRoleEnv(t, nil)
+	before := storageSnapshot(t, e.storage)
+	resp, err := e.do(logical.PatchOperation, "roles/ci", map[string]any{fieldRepositories: []any{"web"}})
+	if !errors.Is(err, logical.ErrUnsupportedOperation) {
+		t.Fatalf("patch of a role: %v, %v; want logical.ErrUnsupportedOperation", resp, err)
+	}
+	requireSameStorage(t, before, storageSnapshot(t, e.storage))
 }

@@ -145,6 +145,9 @@ func TestIdentity_TemplatesAreValidatedOnWrite(t *testing.T) {
 		{fieldRepositories, "{{identity.entity.metadata}}", "not an identity template that yields one value"},
 		{fieldRepositories, "{{identity.entity.aliases.acc}}", "not an identity template that yields one value"},
 		{fieldOwner, "{{identity.entity.metadata.org}}x}}", "not a valid identity template"},
+		// Written text no repository name holds would fail every mint.
+		{fieldRepositories, "acme/{{identity.entity.name}}", "written around its directives"},
+		{fieldRepositories, "*{{identity.entity.name}}", "written around its directives"},
 		{fieldOwner, "{{" + string(make([]byte, 600)) + "}}", "longer than"},
 	} {
 		data := map[string]any{fieldOwner: "acme", tc.field: tc.value}
@@ -187,4 +190,27 @@ func TestIdentity_EmptyDirectiveInsideText(t *testing.T) {
 	if n := e.emulator.Stats().TokensMinted; n != 0 {
 		t.Fatalf("GitHub minted %d tokens", n)
 	}
+}
+
+// Text written in a repositories template is what a policy on
+// roles/<name> compared as part of a repository name: a writer allowed
+// "a*" may write "a{{...}}". An owner/name value whose owner takes in that
+// text would leave a name the policy never saw, so the owner must come
+// whole from the template's first directive. ("acme/{{...}}" is refused on
+// write: TestIdentity_TemplatesAreValidatedOnWrite.)
+func TestIdentity_WrittenTextNeverBecomesTheOwner(t *testing.T) {
+	e := newTestEnv(t)
+	entity := actionsEntity("acme/api")
+	entity.Metadata = map[string]string{"rest": "cme/infra"}
+	tpl := "a{{identity.entity.metadata.rest}}"
+	e.mustWrite("roles/team", map[string]any{fieldOwner: "acme", fieldRepositories: tpl})
+	resp, err := e.mintAs(entity, "team", nil)
+	requireUserError(t, resp, err, tpl, "first directive")
+	if n := e.emulator.Stats().TokensMinted; n != 0 {
+		t.Fatalf("GitHub minted %d tokens", n)
+	}
+	// Text after the directive stays in the name.
+	e.mustWrite("roles/team", map[string]any{fieldOwner: "acme", fieldRepositories: "{{identity.entity.aliases." + jwtAccessor + ".metadata.repository}}-x"})
+	resp, err = e.mintAs(entity, "team", nil)
+	requireUserError(t, resp, err, "api-x") // no such repository at GitHub: the name kept its text
 }

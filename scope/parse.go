@@ -24,6 +24,9 @@ var (
 	repoNamePattern   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 	permissionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 	idPattern         = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+	// repoTextPattern is what a template may have written around its
+	// directives: a repository name's characters.
+	repoTextPattern = regexp.MustCompile(`^[A-Za-z0-9._-]*$`)
 )
 
 // The examples the errors show for sending several items of a field.
@@ -210,10 +213,24 @@ func IsRepositoryName(name string) bool {
 func checkRepositoryEntry(entry string, f form) error {
 	switch {
 	case f == roleForm && IsTemplate(entry):
-		return ValidateTemplate(FieldRepositories, entry)
+		if err := ValidateTemplate(FieldRepositories, entry); err != nil {
+			return err
+		}
+		if !repoTextPattern.MatchString(writtenText(entry)) {
+			return fmt.Errorf("repositories: template %s has text written around its directives that no repository name holds: write only letters, digits, '.', '_' and '-' there "+
+				"(an owner/name comes from the first directive)", quote.Input(entry))
+		}
+		return nil
 	case f == roleForm && IsPattern(entry):
 		if !repositoryPattern.MatchString(entry) {
 			return fmt.Errorf("repositories: %s is not a repository name pattern (letters, digits, '.', '_', '-' and the wildcards * and ?)", quote.Input(entry))
+		}
+		// "**" or "?*" reaches every repository as Every does, but a
+		// policy denying Every compares another value, and
+		// require_explicit_scope would see a pattern.
+		if strings.Trim(entry, "*?") == "" {
+			return fmt.Errorf("repositories: %s is a pattern of wildcards only, which matches every repository (or every one of some lengths): name some characters, or write repositories=%s for every repository",
+				quote.Input(entry), Every)
 		}
 		return nil
 	case strings.Contains(entry, "/"):

@@ -165,6 +165,32 @@ func ResolveTemplates(owner string, s Scope, id *Identity) (string, Scope, error
 	return resolvedOwner, out, nil
 }
 
+// writtenText is a template's text outside its directives; the
+// template's balance has been checked by the SDK's parser.
+func writtenText(tpl string) string {
+	pieces := strings.Split(tpl, "{{")
+	text := pieces[0]
+	for _, piece := range pieces[1:] {
+		_, after, _ := strings.Cut(piece, "}}")
+		text += after
+	}
+	return text
+}
+
+// ownerFromFirstDirective reports whether an owner/name value's owner came
+// whole from the template's first directive, with no text written before
+// it. Written text is what a Vault policy on roles/<name> compared as part
+// of a repository name: "a{{...}}" and "acme/{{...}}" pass an allowed "a*",
+// and cutting that text off into the owner would leave a name no policy
+// saw.
+func ownerFromFirstDirective(id *Identity, tpl string) bool {
+	if !strings.HasPrefix(tpl, "{{") {
+		return false
+	}
+	first, err := id.populate("{{" + directives(tpl)[0] + "}}")
+	return err == nil && strings.Contains(first, "/")
+}
+
 // templatedRepository resolves a repositories template to a repository
 // name. A value of the form owner/name, as GitHub Actions' repository claim
 // is, is accepted when its owner is the role's, spelled alike.
@@ -179,6 +205,9 @@ func templatedRepository(id *Identity, tpl, roleOwner string) (string, error) {
 		case roleOwner == "":
 			return "", fmt.Errorf("repositories template %s yields %s, an owner/name, but the role names its installation by ID: set the role's owner so the owner can be checked",
 				tpl, quote.Input(value))
+		case !ownerFromFirstDirective(id, tpl):
+			return "", fmt.Errorf("repositories template %s yields %s, an owner/name whose owner is not the value of the template's first directive: "+
+				"an owner/name must come from the first directive, with nothing written before it", tpl, quote.Input(value))
 		case owner != roleOwner:
 			return "", fmt.Errorf("repositories template %s yields %s, whose owner is not the role's owner %q (spelled alike)", tpl, quote.Input(value), roleOwner)
 		}

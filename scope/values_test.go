@@ -122,6 +122,12 @@ func TestRoleUpdate_WideningIsExplicit(t *testing.T) {
 		{name: "Every with other names", data: map[string]any{FieldRepositories: []any{Every, "api"}}, err: "stands alone"},
 		{name: "Every with IDs", data: map[string]any{FieldRepositories: Every, FieldRepositoryIDs: "8"}, err: "cannot go with repository_ids"},
 		{name: "Every as an ID", data: map[string]any{FieldRepositoryIDs: Every}, err: "repository_ids takes IDs"},
+		// A pattern of wildcards alone reaches every repository (or every
+		// one of some lengths) while a policy denying Every sees another
+		// value, and require_explicit_scope sees a pattern.
+		{name: "Every in disguise", data: map[string]any{FieldRepositories: "**"}, err: "write repositories=*"},
+		{name: "Every in disguise, in a list", data: map[string]any{FieldRepositories: []any{"api", "*?"}}, err: "wildcards only"},
+		{name: "wildcards of some lengths", data: map[string]any{FieldRepositories: "??*"}, err: "wildcards only"},
 		{name: "a comma in a role write", data: map[string]any{FieldRepositories: "team-a-*,secret"}, err: "one string with commas"},
 		{name: "an object of permissions", data: map[string]any{FieldPermissions: map[string]any{"contents": "write"}}, err: "a JSON object"},
 	} {

@@ -26,6 +26,13 @@ const actionsIssuer = "https://token.actions.githubusercontent.com"
 // $ACTIONS_ID_TOKEN_REQUEST_URL, for a run of repository (owner/name).
 func actionsOIDC(t *testing.T, key *rsa.PrivateKey, repository string) string {
 	t.Helper()
+	return actionsOIDCOf(t, key, repository, "ci")
+}
+
+// actionsOIDCOf is actionsOIDC for a run of the workflow named workflow,
+// a name whoever may push to the repository chooses.
+func actionsOIDCOf(t *testing.T, key *rsa.PrivateKey, repository, workflow string) string {
+	t.Helper()
 	owner, _, _ := strings.Cut(repository, "/")
 	now := time.Now()
 	claims := jwt.MapClaims{
@@ -33,7 +40,7 @@ func actionsOIDC(t *testing.T, key *rsa.PrivateKey, repository string) string {
 		"sub":        "repo:" + repository + ":ref:refs/heads/main",
 		"repository": repository, "repository_owner": owner,
 		"repository_id": "700123", "repository_owner_id": "5001",
-		"ref": "refs/heads/main", "sha": "4f6b2f4c1c0e", "workflow": "ci",
+		"ref": "refs/heads/main", "sha": "4f6b2f4c1c0e", "workflow": workflow,
 		"job_workflow_ref": repository + "/.github/workflows/ci.yml@refs/heads/main",
 		"event_name":       "push", "actor": "octocat", "run_id": "9001", "run_attempt": "1",
 		"jti": fmt.Sprint(now.UnixNano()),
@@ -149,4 +156,39 @@ func TestIdentityTemplatedRoleForGitHubActions(t *testing.T) {
 func lastLine(out string) string {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// A team allowed to write roles whose repositories start with "acme" (a
+// policy on roles/team-*) writes a template after that text. A job whose
+// workflow name (its own choice) is "/infra" makes it yield acme/infra: the
+// text the policy compared must not become the owner, leaving infra.
+func TestIdentityTemplateTextStaysInTheName(t *testing.T) {
+	t.Parallel()
+	emu := StartEmulator(t)
+	v := StartDevVault(t)
+	v.MountGitHub(t, emu)
+	oidcKey := testkeys.RSA("oidc")
+	accessor := setupActionsLogin(t, v, oidcKey)
+	v.MustCLI(t, "policy", "write", "team-roles", v.writeFile(t, "team-roles.hcl", `
+path "github/roles/team-*" {
+  capabilities       = ["create", "update"]
+  required_parameters = ["repositories", "permissions"]
+  allowed_parameters = { "owner" = ["acme"], "repositories" = ["acme*"], "permissions" = ["contents=read"] }
+}`))
+	v.MustCLI(t, "policy", "write", "github-actions", v.writeFile(t, "actions.hcl", `path "github/token/team-x" { capabilities = ["read"] }`))
+	writer := v.MustCLI(t, "token", "create", "-policy=team-roles", "-field=token")
+	v.MustRunAs(t, writer, "write", "github/roles/team-x", "owner=acme",
+		"repositories=acme{{identity.entity.aliases."+accessor+".metadata.workflow}}", "permissions=contents=read")
+
+	r := v.RunAs(t, "", "write", "-field=token", "auth/jwt/login", "role=actions", "jwt="+actionsOIDCOf(t, oidcKey, "acme/api", "/infra"))
+	if r.Code != 0 {
+		t.Fatalf("login: %s", r.Stderr)
+	}
+	res := v.RunAs(t, strings.TrimSpace(r.Stdout), "read", "github/token/team-x")
+	if res.Code == 0 || !strings.Contains(res.Stderr, "first directive") {
+		t.Errorf("a job whose workflow is /infra reading token/team-x: exit %d, %q; want a 400", res.Code, res.Stderr)
+	}
+	if n := emu.Stats().TokensMinted; n != 0 {
+		t.Errorf("GitHub minted %d tokens", n)
+	}
 }

@@ -30,6 +30,17 @@ func seedTeams(emu *Emulator) {
 		Permissions: map[string]string{"contents": "write", "metadata": "read", "pull_requests": "write", "issues": "write"}})
 }
 
+// startTeams starts a dev Vault with the plugin mounted on an emulator
+// seeded by seedTeams.
+func startTeams(t *testing.T) (*Vault, *Emulator) {
+	t.Helper()
+	emu := StartEmulator(t)
+	seedTeams(emu)
+	v := StartDevVault(t)
+	v.MountGitHub(t, emu)
+	return v, emu
+}
+
 // apiStatus writes to path through the HTTP API with a JSON body and
 // returns the status Vault answered and, on success, the minted token.
 func apiStatus(t *testing.T, client *api.Client, path string, data map[string]any) (int, string) {
@@ -42,6 +53,9 @@ func apiStatus(t *testing.T, client *api.Client, path string, data map[string]an
 	case err != nil:
 		t.Fatalf("writing %s: %v", path, err)
 	}
+	if secret == nil { // a role write answers 204
+		return http.StatusNoContent, ""
+	}
 	token, _ := secret.Data["token"].(string)
 	return http.StatusOK, token
 }
@@ -53,10 +67,7 @@ func apiStatus(t *testing.T, client *api.Client, path string, data map[string]an
 // plugin. Checked at the emulator, token by token.
 func TestPolicyRecipe_ReadOnlyTokensForATeam(t *testing.T) {
 	t.Parallel()
-	emu := StartEmulator(t)
-	seedTeams(emu)
-	v := StartDevVault(t)
-	v.MountGitHub(t, emu)
+	v, emu := startTeams(t)
 	v.MustCLI(t, "write", "github/roles/ci", "owner=teams") // every repository and permission of teams
 	v.MustCLI(t, "policy", "write", "team-a", v.writeFile(t, "team-a.hcl",
 		readmeBlock(t, "team-read-only-policy")))
@@ -107,10 +118,7 @@ func TestPolicyRecipe_ReadOnlyTokensForATeam(t *testing.T) {
 // live at GitHub.
 func TestPolicyParameterSpellings(t *testing.T) {
 	t.Parallel()
-	emu := StartEmulator(t)
-	seedTeams(emu)
-	v := StartDevVault(t)
-	v.MountGitHub(t, emu)
+	v, emu := startTeams(t)
 	v.MustCLI(t, "write", "github/roles/ci", "owner=teams")
 	v.MustCLI(t, "policy", "write", "read-only", v.writeFile(t, "read-only.hcl", `
 path "github/token/ci" {
@@ -141,5 +149,36 @@ path "github/token/ci" {
 	}
 	if live := emu.LiveTokens(); live != 1 || emu.TokenInfo(t, tok).Revoked {
 		t.Errorf("%d live tokens at GitHub; want only the one handed out (the misspelt one revoked)", live)
+	}
+}
+
+// A delegated role writer whose policy denies repositories=* cannot give a
+// role every repository by a pattern of wildcards alone, which Vault's ACL
+// compares as another value than the denied "*".
+func TestPolicyRoleWriterCannotWidenByWildcards(t *testing.T) {
+	t.Parallel()
+	v, _ := startTeams(t)
+	v.MustCLI(t, "write", "github/roles/team-a-ci", "owner=teams", "repositories=team-a-*", "permissions=contents=read")
+	v.MustCLI(t, "policy", "write", "team-a-roles", v.writeFile(t, "team-a-roles.hcl", `
+path "github/roles/team-a-*" {
+  capabilities      = ["create", "update", "read"]
+  denied_parameters = { "repositories" = ["*"] }
+}`))
+	client := v.Client(t, v.MustCLI(t, "token", "create", "-policy=team-a-roles", "-field=token"))
+
+	if status, _ := apiStatus(t, client, "github/roles/team-a-ci", map[string]any{"repositories": "*"}); status != http.StatusForbidden {
+		t.Fatalf(`repositories "*": HTTP %d; want Vault's 403`, status)
+	}
+	for _, pattern := range []string{"**", "*?", "?*"} {
+		if status, _ := apiStatus(t, client, "github/roles/team-a-ci", map[string]any{"repositories": []any{pattern}}); status != http.StatusBadRequest {
+			t.Errorf("repositories [%q]: HTTP %d; want the plugin's 400", pattern, status)
+		}
+	}
+	role, err := client.Logical().Read("github/roles/team-a-ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := role.Data["repositories"]; len(got.([]any)) != 1 || got.([]any)[0] != "team-a-*" {
+		t.Errorf("the role's repositories are now %v; want [team-a-*]", got)
 	}
 }
