@@ -106,7 +106,6 @@ func parseQuery(values url.Values) map[string]any {
 // policy is a Vault ACL policy with one path statement, parsed and
 // evaluated by Vault's own code.
 type policy struct {
-	hcl   string
 	acl   *vault.ACL
 	rules *vault.ACLPermissions // the path statement's, for the oracle
 }
@@ -123,7 +122,7 @@ func parsePolicy(hcl string) (*policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &policy{hcl: hcl, acl: acl, rules: parsed.Paths[0].Permissions}, nil
+	return &policy{acl: acl, rules: parsed.Paths[0].Permissions}, nil
 }
 
 // allows reports whether Vault's ACL lets a request through: op on path
@@ -131,9 +130,4 @@ func parsePolicy(hcl string) (*policy, error) {
 func (p *policy) allows(op logical.Operation, path string, data map[string]any) bool {
 	req := &logical.Request{Operation: op, Path: mount + path, Data: data}
 	return p.acl.AllowOperation(namespace.RootContext(context.Background()), req, false).Allowed
-}
-
-// oneLine is the policy's HCL on one line, for failure messages.
-func (p *policy) oneLine() string {
-	return strings.Join(strings.Fields(p.hcl), " ")
 }
