@@ -330,73 +330,73 @@ var regressions = []struct {
 	// values at all.
 	{"empty string", tokenPolicy(`allowed_parameters = { "repositories" = ["api"] }`),
 		`POST token/repos {"repositories":""}`},
-	{"empty repository_ids past a denied list", tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
+	{"empty repository_ids past a denied list", deniesSecretID,
 		`POST token/repos {"repository_ids":[]}`},
 	// An empty object is no value the ACL compares, so no denied value
 	// matches it.
-	{"empty permissions object", tokenPolicy(`denied_parameters = { "permissions" = ["issues=write"] }`),
+	{"empty permissions object", deniesIssuesWrite,
 		`POST token/repos {"permissions":{}}`},
-	{"permissions list holding an empty object", tokenPolicy(`denied_parameters = { "permissions" = ["issues=write"] }`),
+	{"permissions list holding an empty object", deniesIssuesWrite,
 		`POST token/repos {"permissions":[{}]}`},
 	// Issue 15's second example: a list element is compared whole, and
 	// "issues=write,contents=read" ends in "=read"; the plugin split it
 	// at the comma.
-	{"comma inside a list element", tokenPolicy(`allowed_parameters = { "permissions" = ["*=read"] }`),
+	{"comma inside a list element", readOnly,
 		`POST token/repos {"permissions":["issues=write,contents=read"]}`},
 	// Vault's ACL compares a comma-separated string whole before it
 	// compares its items, so a suffix glob admits it when its last item
 	// matches ...
-	{"comma string past a suffix glob", tokenPolicy(`allowed_parameters = { "permissions" = ["*=read"] }`),
+	{"comma string past a suffix glob", readOnly,
 		`POST token/repos {"permissions":"issues=write,contents=read"}`},
 	// ... and a prefix glob when its first does.
-	{"comma string past a prefix glob", tokenPolicy(`allowed_parameters = { "repositories" = ["team-*"] }`),
+	{"comma string past a prefix glob", teamReposOnly,
 		`POST token/all {"repositories":"team-a-x,secret"}`},
-	{"comma string in a query past a prefix glob", tokenPolicy(`allowed_parameters = { "repositories" = ["team-*"] }`),
+	{"comma string in a query past a prefix glob", teamReposOnly,
 		`GET token/all?repositories=team-a-x,secret`},
 	// A JSON object is no string: no denied value matches it.
-	{"permissions object past a denied list", tokenPolicy(`denied_parameters = { "permissions" = ["issues=write"] }`),
+	{"permissions object past a denied list", deniesIssuesWrite,
 		`POST token/repos {"permissions":{"issues":"write"}}`},
 	// The same, the level holding a comma the plugin split.
-	{"permissions object with a comma in a level", tokenPolicy(`denied_parameters = { "permissions" = ["issues=write"] }`),
+	{"permissions object with a comma in a level", deniesIssuesWrite,
 		`POST token/repos {"permissions":{"contents":"read,issues=write"}}`},
-	{"permissions list of objects", tokenPolicy(`denied_parameters = { "permissions" = ["issues=write"] }`),
+	{"permissions list of objects", deniesIssuesWrite,
 		`POST token/repos {"permissions":[{"issues":"write"}]}`},
 	// A JSON number is no string: no value of a policy (HCL strings)
 	// matches it, so a denied list never refuses it.
-	{"repository id as a number", tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
+	{"repository id as a number", deniesSecretID,
 		`POST token/all {"repository_ids":[2010]}`},
 	// The plugin truncated a fraction.
-	{"repository id with a fraction", tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
+	{"repository id with a fraction", deniesSecretID,
 		`POST token/all {"repository_ids":2010.7}`},
-	{"repository id with an exponent", tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
+	{"repository id with an exponent", deniesSecretID,
 		`POST token/all {"repository_ids":2.01e+03}`},
 	// Spellings of 2010 that Go's strconv.ParseInt with base 0 reads (the
 	// SDK's integer parsing): hexadecimal, octal with a leading zero,
 	// underscores, a sign.
-	{"repository id in hexadecimal", tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
+	{"repository id in hexadecimal", deniesSecretID,
 		`POST token/all {"repository_ids":["0x7da"]}`},
-	{"repository id with a leading zero", tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
+	{"repository id with a leading zero", deniesSecretID,
 		`POST token/all {"repository_ids":["03732"]}`},
-	{"repository id with an underscore", tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
+	{"repository id with an underscore", deniesSecretID,
 		`POST token/all {"repository_ids":"2_010"}`},
-	{"repository id with a sign", tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
+	{"repository id with a sign", deniesSecretID,
 		`POST token/all {"repository_ids":"+2010"}`},
 	// Vault's ACL compares names case-sensitively; GitHub and the plugin
 	// do not.
-	{"name in another case past a denied list", tokenPolicy(`denied_parameters = { "repositories" = ["secret"] }`),
+	{"name in another case past a denied list", deniesSecret,
 		`POST token/all {"repositories":["SECRET"]}`},
-	{"name in another case past an allowed glob", tokenPolicy(`allowed_parameters = { "repositories" = ["team-*"] }`),
+	{"name in another case past an allowed glob", teamReposOnly,
 		`POST token/repos {"repositories":["team-a-y"]}`},
 	// A list element is compared untrimmed; the plugin trimmed it.
-	{"whitespace in a list element", tokenPolicy(`denied_parameters = { "repositories" = ["secret"] }`),
+	{"whitespace in a list element", deniesSecret,
 		`POST token/all {"repositories":[" secret"]}`},
 	// A repeated query parameter reaches the ACL as a []string, which no
 	// denied value matches.
-	{"repeated query parameter: repositories", tokenPolicy(`denied_parameters = { "repositories" = ["secret"] }`),
+	{"repeated query parameter: repositories", deniesSecret,
 		`GET token/all?repositories=api&repositories=secret`},
-	{"repeated query parameter: repository_ids", tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
+	{"repeated query parameter: repository_ids", deniesSecretID,
 		`GET token/all?repository_ids=2001&repository_ids=2010`},
-	{"repeated query parameter: permissions", tokenPolicy(`denied_parameters = { "permissions" = ["issues=write"] }`),
+	{"repeated query parameter: permissions", deniesIssuesWrite,
 		`GET token/repos?permissions=contents=read&permissions=issues=write`},
 
 	// Delegated role writers: an empty value made a role reach every
@@ -407,6 +407,13 @@ var regressions = []struct {
 		`POST roles/team {"repositories":""}`},
 	{"role: empty permissions", rolePolicy(`allowed_parameters = { "permissions" = ["*=read"] }`),
 		`POST roles/team {"permissions":[]}`},
+	// The token request's classes, on a role write.
+	{"role: comma inside a list element", rolePolicy(`allowed_parameters = { "permissions" = ["*=read"] }`),
+		`POST roles/team {"permissions":["issues=write,contents=read"]}`},
+	{"role: permissions object past a denied list", rolePolicy(`denied_parameters = { "permissions" = ["issues=write"] }`),
+		`POST roles/team {"permissions":{"issues":"write"}}`},
+	{"role: name in another case", rolePolicy(`allowed_parameters = { "repositories" = ["team-*"] "installation_id" = ["1001"] }`),
+		`POST roles/fresh {"installation_id":"1001","repositories":["team-a-y"]}`},
 	// A role's pattern is a literal value to Vault's ACL, matched against
 	// the installation's repositories by the plugin case-insensitively ...
 	{"role: pattern matching another case", rolePolicy(`allowed_parameters = { "repositories" = ["team-a-*"] "installation_id" = ["1001"] }`),
@@ -426,6 +433,15 @@ var regressions = []struct {
 	{"role: repository id as a number", rolePolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
 		`POST roles/fresh {"installation_id":"1001","repository_ids":[2010]}`},
 }
+
+// Token policies that several regressions share.
+var (
+	deniesSecret      = tokenPolicy(`denied_parameters = { "repositories" = ["secret"] }`)
+	deniesSecretID    = tokenPolicy(`denied_parameters = { "repository_ids" = ["2010"] }`)
+	deniesIssuesWrite = tokenPolicy(`denied_parameters = { "permissions" = ["issues=write"] }`)
+	readOnly          = tokenPolicy(`allowed_parameters = { "permissions" = ["*=read"] }`)
+	teamReposOnly     = tokenPolicy(`allowed_parameters = { "repositories" = ["team-*"] }`)
+)
 
 // tokenPolicy and rolePolicy are a policy's one path statement, on
 // token/* or roles/*, with the given parameter constraints.
