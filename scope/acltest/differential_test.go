@@ -330,12 +330,14 @@ var regressions = []struct {
 	// values at all.
 	{"empty string", tokenPolicy(`allowed_parameters = { "repositories" = ["api"] }`),
 		`POST token/repos {"repositories":""}`},
+	// An empty list of IDs: the role's repositories, the denied one too.
 	{"empty repository_ids past a denied list", deniesSecretID,
 		`POST token/repos {"repository_ids":[]}`},
 	// An empty object is no value the ACL compares, so no denied value
 	// matches it.
 	{"empty permissions object", deniesIssuesWrite,
 		`POST token/repos {"permissions":{}}`},
+	// A list holding one: the SDK merges a list of objects into one.
 	{"permissions list holding an empty object", deniesIssuesWrite,
 		`POST token/repos {"permissions":[{}]}`},
 	// Issue 15's second example: a list element is compared whole, and
@@ -351,6 +353,7 @@ var regressions = []struct {
 	// ... and a prefix glob when its first does.
 	{"comma string past a prefix glob", teamReposOnly,
 		`POST token/all {"repositories":"team-a-x,secret"}`},
+	// The same in a query string.
 	{"comma string in a query past a prefix glob", teamReposOnly,
 		`GET token/all?repositories=team-a-x,secret`},
 	// A JSON object is no string: no denied value matches it.
@@ -359,6 +362,7 @@ var regressions = []struct {
 	// The same, the level holding a comma the plugin split.
 	{"permissions object with a comma in a level", deniesIssuesWrite,
 		`POST token/repos {"permissions":{"contents":"read,issues=write"}}`},
+	// A list of objects, merged by the SDK.
 	{"permissions list of objects", deniesIssuesWrite,
 		`POST token/repos {"permissions":[{"issues":"write"}]}`},
 	// A JSON number is no string: no value of a policy (HCL strings)
@@ -368,23 +372,29 @@ var regressions = []struct {
 	// The plugin truncated a fraction.
 	{"repository id with a fraction", deniesSecretID,
 		`POST token/all {"repository_ids":2010.7}`},
+	// Or read an exponent.
 	{"repository id with an exponent", deniesSecretID,
 		`POST token/all {"repository_ids":2.01e+03}`},
 	// Spellings of 2010 that Go's strconv.ParseInt with base 0 reads (the
-	// SDK's integer parsing): hexadecimal, octal with a leading zero,
-	// underscores, a sign.
+	// SDK's integer parsing), none of them "2010" to Vault's ACL:
+	// hexadecimal ...
 	{"repository id in hexadecimal", deniesSecretID,
 		`POST token/all {"repository_ids":["0x7da"]}`},
+	// ... octal, with a leading zero ...
 	{"repository id with a leading zero", deniesSecretID,
 		`POST token/all {"repository_ids":["03732"]}`},
+	// ... an underscore between digits ...
 	{"repository id with an underscore", deniesSecretID,
 		`POST token/all {"repository_ids":"2_010"}`},
+	// ... a sign.
 	{"repository id with a sign", deniesSecretID,
 		`POST token/all {"repository_ids":"+2010"}`},
 	// Vault's ACL compares names case-sensitively; GitHub and the plugin
-	// do not.
+	// do not: "SECRET" is not secret to the ACL.
 	{"name in another case past a denied list", deniesSecret,
 		`POST token/all {"repositories":["SECRET"]}`},
+	// "team-a-y" matches team-*; GitHub's repository is Team-A-Y, which
+	// does not.
 	{"name in another case past an allowed glob", teamReposOnly,
 		`POST token/repos {"repositories":["team-a-y"]}`},
 	// A list element is compared untrimmed; the plugin trimmed it.
@@ -394,24 +404,31 @@ var regressions = []struct {
 	// denied value matches.
 	{"repeated query parameter: repositories", deniesSecret,
 		`GET token/all?repositories=api&repositories=secret`},
+	// The same for IDs ...
 	{"repeated query parameter: repository_ids", deniesSecretID,
 		`GET token/all?repository_ids=2001&repository_ids=2010`},
+	// ... and permissions.
 	{"repeated query parameter: permissions", deniesIssuesWrite,
 		`GET token/repos?permissions=contents=read&permissions=issues=write`},
 
-	// Delegated role writers: an empty value made a role reach every
-	// repository, or every permission granted.
+	// Delegated role writers (issue 15): an empty list made a role reach
+	// every repository ...
 	{"role: empty repositories list", rolePolicy(`allowed_parameters = { "repositories" = ["team-*"] }`),
 		`POST roles/team {"repositories":[]}`},
+	// ... as did an empty string ...
 	{"role: empty repositories string", rolePolicy(`allowed_parameters = { "repositories" = ["team-*"] }`),
 		`POST roles/team {"repositories":""}`},
+	// ... and empty permissions every permission granted.
 	{"role: empty permissions", rolePolicy(`allowed_parameters = { "permissions" = ["*=read"] }`),
 		`POST roles/team {"permissions":[]}`},
-	// The token request's classes, on a role write.
+	// The token requests' classes, on role writes: a comma inside a list
+	// element ...
 	{"role: comma inside a list element", rolePolicy(`allowed_parameters = { "permissions" = ["*=read"] }`),
 		`POST roles/team {"permissions":["issues=write,contents=read"]}`},
+	// ... an object ...
 	{"role: permissions object past a denied list", rolePolicy(`denied_parameters = { "permissions" = ["issues=write"] }`),
 		`POST roles/team {"permissions":{"issues":"write"}}`},
+	// ... a name in another case.
 	{"role: name in another case", rolePolicy(`allowed_parameters = { "repositories" = ["team-*"] "installation_id" = ["1001"] }`),
 		`POST roles/fresh {"installation_id":"1001","repositories":["team-a-y"]}`},
 	// A role's pattern is a literal value to Vault's ACL, matched against
@@ -424,12 +441,16 @@ var regressions = []struct {
 	// ... or everything: to Vault's ACL the value "*" matches only "*".
 	{"role: the pattern *", rolePolicy(`allowed_parameters = { "repositories" = ["*"] "installation_id" = ["1001"] }`),
 		`POST roles/fresh {"installation_id":"1001","repositories":["*"]}`},
+	// An owner in another case: GitHub's logins are case-insensitive.
 	{"role: owner in another case", rolePolicy(`denied_parameters = { "owner" = ["octocat"] }`),
 		`POST roles/all {"owner":"Octocat"}`},
+	// An installation ID as a number ...
 	{"role: installation_id as a number", rolePolicy(`denied_parameters = { "installation_id" = ["1002"] }`),
 		`POST roles/all {"installation_id":1002}`},
+	// ... or in hexadecimal.
 	{"role: installation_id in hexadecimal", rolePolicy(`denied_parameters = { "installation_id" = ["1002"] }`),
 		`POST roles/all {"installation_id":"0x3ea"}`},
+	// A repository ID as a number.
 	{"role: repository id as a number", rolePolicy(`denied_parameters = { "repository_ids" = ["2010"] }`),
 		`POST roles/fresh {"installation_id":"1001","repository_ids":[2010]}`},
 }

@@ -29,14 +29,17 @@ import (
 //
 // Requests: a POST with a JSON body, or for tokens a GET with a query
 // string, on token/<role> for the base roles, or roles/<name> for them and
-// for a new role. A value is drawn from the policy's own values (globs filled
-// in, often with a comma or another name) and from each field's
+// for a new role. A value is drawn from the policy's own values (globs
+// filled in, often with a comma or another name) and from each field's
 // vocabulary, sometimes respelled (case, surrounding whitespace, leading
-// zeros, another number base), and sent as every JSON type: a string, a
-// comma-separated string, a list (empty, with duplicates, with a number,
-// a boolean, null, a list or an object inside), a number, a boolean, null,
-// an object, a list of objects. A GET sends strings, a parameter once or
-// repeated.
+// zeros, another number base), and sent as any JSON type: a string, a
+// comma-separated string, a list (empty, with a duplicate, with a comma
+// inside an element, with a number, a boolean, null, a list or an object
+// inside), a number, a boolean, null, an object, a list of objects. A GET
+// sends strings, a parameter once or repeated. Most requests send one field
+// (and one list element) that way and the rest plainly, as the policy
+// admits them: a request slips past the ACL by one odd value, and it
+// reaches the plugin only if all the others pass.
 
 // field is a request field and the values the generator draws for it.
 type field struct {
