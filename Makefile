@@ -8,7 +8,7 @@ FUZZTIME    ?= 60s
 # CI_FUZZTIME is how long `make test` runs each fuzz target.
 CI_FUZZTIME ?= 10s
 
-.PHONY: all build vault openbao tools test test-unit demo bench fuzz fmt vet clean release release-check lint
+.PHONY: all build vault openbao tools test test-unit demo bench fuzz acl-fuzz fmt vet clean release release-check lint
 
 all: build
 
@@ -32,11 +32,13 @@ tools:
 # test runs every suite: unit tests, the emulator's, the end-to-end
 # acceptance tests against a real Vault server (a dev server, a file-storage
 # server, a three-server Raft cluster, upgrades) and against OpenBao (a
-# server, a three-server Raft cluster; skipped without an OpenBao), each
-# fuzz target briefly, the reproducibility check of a release build, and
-# the linter.
+# server, a three-server Raft cluster; skipped without an OpenBao), the
+# differential test of the scope language against Vault's ACL (its own
+# module, scope/acltest), each fuzz target briefly, the reproducibility
+# check of a release build, and the linter.
 test: build vault tools
 	bao=$$(scripts/openbao.sh) && BAO_BIN=$$bao VAULT_BIN=$(CURDIR)/.tools/bin/vault PLUGIN_BIN=$(CURDIR)/$(BIN) go test -race -count=1 -timeout 45m ./...
+	cd scope/acltest && go test -count=1 ./...
 	scripts/fuzz.sh $(CI_FUZZTIME)
 	scripts/release-check.sh --quick
 	scripts/lint.sh
@@ -53,6 +55,12 @@ bench: build vault
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
+
+# acl-fuzz runs the differential test against Vault's ACL as a fuzz target
+# for FUZZTIME: make acl-fuzz FUZZTIME=30m. A failing input is saved under
+# scope/acltest/testdata/fuzz; add its case to the regressions table.
+acl-fuzz:
+	cd scope/acltest && go test -run '^$$' -fuzz '^FuzzACLDifferential$$' -fuzztime $(FUZZTIME) .
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
