@@ -178,9 +178,30 @@ func (e *env) run(tb testing.TB, p *plugin, c testCase) verdict {
 		v.minted = e.tokenOf(tb, resp)
 	}
 	if v.minted != nil {
-		v.violations = violations(pol.rules, carriedFields(data), *v.minted, before)
+		v.violations = violations(pol.rules, carriedFields(data), writtenRepositories(roleWrite, data), *v.minted, before)
 	}
 	return v
+}
+
+// writtenRepositories are a role write's repository entries, as the
+// plugin read them: nil for a token request.
+func writtenRepositories(roleWrite bool, data map[string]any) []string {
+	if !roleWrite {
+		return nil
+	}
+	switch v := data["repositories"].(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, el := range v {
+			if s, ok := el.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // restoreRole puts a role back as the base roles have it, or deletes it.
@@ -435,10 +456,15 @@ var regressions = []struct {
 	// the installation's repositories by the plugin case-insensitively ...
 	{"role: pattern matching another case", rolePolicy(`allowed_parameters = { "repositories" = ["team-a-*"] "installation_id" = ["1001"] }`),
 		`POST roles/fresh {"installation_id":"1001","repositories":["team-a-*"]}`},
-	// ... reaching what a denied list names ...
+	// ... reaching what a denied list names: held to the README's contract,
+	// that a denied list is compared with the pattern as written (it
+	// cannot see what the pattern matches; allowed lists are the tool for
+	// role writers) ...
 	{"role: pattern past a denied list", rolePolicy(`denied_parameters = { "repositories" = ["secret"] }`),
 		`POST roles/fresh {"installation_id":"1001","repositories":["secre*"]}`},
-	// ... or everything: to Vault's ACL the value "*" matches only "*".
+	// ... or everything: to Vault's ACL the value "*" matches only "*",
+	// which the plugin defines as every repository: a policy admitting
+	// "*" admits that, and one that does not refuses it.
 	{"role: the pattern *", rolePolicy(`allowed_parameters = { "repositories" = ["*"] "installation_id" = ["1001"] }`),
 		`POST roles/fresh {"installation_id":"1001","repositories":["*"]}`},
 	// An owner in another case: GitHub's logins are case-insensitive.

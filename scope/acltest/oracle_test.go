@@ -3,6 +3,7 @@ package acltest
 import (
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,15 @@ import (
 //     metadata=read, which GitHub adds to every token;
 //   - owner and installation_id (role writes): the login of the account
 //     the token's installation is on, and the installation's ID.
+//
+// A role write's repositories may hold patterns and "*", which the plugin
+// defines (README, "Policies and narrowing"): "*" is every repository,
+// and a policy that admits the value "*" admits that; a pattern reaches
+// the names it matches, case-sensitively. Vault compares the pattern as
+// written, so a repository a written pattern reaches must match the
+// field's allowed values by its own name, while denied values are held to
+// the pattern itself: denied_parameters cannot see what a pattern matches,
+// which the README says, recommending allowed_parameters for role writers.
 //
 // A field the request did not carry constrains nothing (its key compared
 // lower-cased, as Vault's ACL compares parameter names). For a role write
@@ -79,13 +89,13 @@ func (r reach) String() string {
 // did not (before is nil for none), that the policy's rules do not admit,
 // for the fields the request carried: one line per broken constraint,
 // naming everything that breaks it.
-func violations(rules *vault.ACLPermissions, carried map[string]bool, r reach, before *reach) []string {
+func violations(rules *vault.ACLPermissions, carried map[string]bool, written []string, r reach, before *reach) []string {
 	var v violationList
 	for _, repo := range r.repositories {
 		if before != nil && slices.Contains(before.repositories, repo) {
 			continue
 		}
-		if why := repositoryRefusal(rules, carried, repo); why != "" {
+		if why := repositoryRefusal(rules, carried, written, repo); why != "" {
 			v.add("repositories", fmt.Sprintf("%s (id %d)", repo.name, repo.id), why)
 		}
 	}
@@ -144,8 +154,20 @@ func (v *violationList) lines() []string {
 }
 
 // repositoryRefusal says why neither carried repository field admits a
-// repository, or "" when one does or neither was carried.
-func repositoryRefusal(rules *vault.ACLPermissions, carried map[string]bool, repo repository) string {
+// repository, or "" when one does or neither was carried. written are a
+// role write's repository entries, for its patterns and "*".
+func repositoryRefusal(rules *vault.ACLPermissions, carried map[string]bool, written []string, repo repository) string {
+	if carried["repositories"] {
+		if pattern, ok := writtenPattern(written, repo.name); ok {
+			if pattern == "*" {
+				return refusal(rules, "repositories", "*")
+			}
+			if why := allowedRefusal(rules, "repositories", repo.name); why != "" {
+				return why
+			}
+			return refusal(rules, "repositories", pattern)
+		}
+	}
 	var whys []string
 	for _, f := range []struct{ field, value string }{
 		{"repositories", repo.name},
@@ -163,13 +185,34 @@ func repositoryRefusal(rules *vault.ACLPermissions, carried map[string]bool, rep
 	return strings.Join(whys, ", and ")
 }
 
+// writtenPattern returns the written pattern (or "*") through which a role
+// reaches a repository it does not name literally.
+func writtenPattern(written []string, name string) (string, bool) {
+	if slices.Contains(written, name) {
+		return "", false
+	}
+	for _, entry := range written {
+		if ok, _ := path.Match(entry, name); ok && strings.ContainsAny(entry, "*?") {
+			return entry, true
+		}
+	}
+	return "", false
+}
+
 // refusal names the constraint on field that value breaks, or "".
 func refusal(rules *vault.ACLPermissions, field, value string) string {
-	if allowed := rules.AllowedParameters[field]; len(allowed) > 0 && !matchesAny(allowed, value) {
-		return fmt.Sprintf("not in allowed_parameters %q = %s", field, describeValues(allowed))
+	if why := allowedRefusal(rules, field, value); why != "" {
+		return why
 	}
 	if denied, ok := rules.DeniedParameters[field]; ok && (len(denied) == 0 || matchesAny(denied, value)) {
 		return fmt.Sprintf("in denied_parameters %q = %s", field, describeValues(denied))
+	}
+	return ""
+}
+
+func allowedRefusal(rules *vault.ACLPermissions, field, value string) string {
+	if allowed := rules.AllowedParameters[field]; len(allowed) > 0 && !matchesAny(allowed, value) {
+		return fmt.Sprintf("not in allowed_parameters %q = %s", field, describeValues(allowed))
 	}
 	return ""
 }

@@ -35,10 +35,10 @@ var extraRepositories = []ghemu.Repository{
 // granted), one with a pattern. Written the ordinary way, as the README
 // does.
 var baseRoles = map[string]string{
-	"repos": `{"installation_id": 1001, "repositories": ["api", "secret", "team-a-x", "Team-A-Y"],
+	"repos": `{"installation_id": "1001", "repositories": ["api", "secret", "team-a-x", "Team-A-Y"],
 		"permissions": ["contents=write", "issues=write", "metadata=read"]}`,
-	"all":  `{"installation_id": 1001}`,
-	"team": `{"installation_id": 1001, "repositories": ["team-*"], "permissions": ["contents=write", "pull_requests=write"]}`,
+	"all":  `{"installation_id": "1001"}`,
+	"team": `{"installation_id": "1001", "repositories": ["team-*"], "permissions": ["contents=write", "pull_requests=write"]}`,
 }
 
 // env is the emulated GitHub the plugin mints from, shared by the cases
