@@ -115,7 +115,7 @@ func requireServes(t *testing.T, v, leader *Vault, emu *Emulator) {
 		revoker = leader
 	}
 	for _, lease := range []Minted{m, narrowed} {
-		revoker.MustCLI(t, "lease", "revoke", "-sync", lease.LeaseID)
+		revoker.MustCLIThroughElection(t, "lease", "revoke", "-sync", lease.LeaseID)
 		emu.RequireRevoked(t, lease.Token)
 	}
 }
@@ -142,7 +142,7 @@ func requireRevokeRefused(t *testing.T, standby, leader *Vault, emu *Emulator, m
 	if !emu.TokenInfo(t, m.Token).Revoked {
 		t.Error("the failed revocation through the standby left the token live at GitHub; want it revoked")
 	}
-	leader.MustCLI(t, "lease", "lookup", m.LeaseID)
+	leader.MustCLIThroughElection(t, "lease", "lookup", m.LeaseID)
 }
 
 // requireWrites rewrites the config (a partial write of what it holds)
