@@ -1,6 +1,9 @@
 package ghemu
 
-import "crypto/rsa"
+import (
+	"crypto/rsa"
+	"fmt"
+)
 
 // Sample identifies the fixture SeedSample creates.
 type Sample struct {
@@ -71,4 +74,43 @@ func (s *Server) SeedSample(appID int64, clientID string, pub *rsa.PublicKey) Sa
 	s.AddInstallation(Installation{ID: sample.SuspendedInstallationID, AppID: appID, Account: frozen,
 		RepositorySelection: SelectionAll, Permissions: userGrant, Suspended: true})
 	return sample
+}
+
+// The bulk installation is for benchmarks: GitHub lets one token name up
+// to 500 repositories, and the cost of such a token (a reply of several
+// MiB) can only be measured against an installation that has that many.
+const (
+	// BulkOwner is the organisation the bulk installation is on.
+	BulkOwner = "bulk"
+	// BulkInstallationID is clear of the sample's installations (1001–1003).
+	BulkInstallationID int64 = 1100
+	// bulkFirstRepoID keeps bulk repository IDs clear of the sample's
+	// (2001–2201).
+	bulkFirstRepoID = 100_000
+)
+
+// BulkRepoName is the name of the i-th bulk repository (from 1), so that
+// callers can name them without asking the emulator.
+func BulkRepoName(i int) string { return fmt.Sprintf("repo-%04d", i) }
+
+// SeedBulk installs appID on organisation BulkOwner with n selected private
+// repositories named BulkRepoName(1)…BulkRepoName(n), and returns their
+// names. The sample fixture is left as it is: a separate installation
+// keeps tests that rely on the sample's exact repositories valid.
+func (s *Server) SeedBulk(appID int64, n int) []string {
+	names := make([]string, n)
+	ids := make([]int64, n)
+	for i := range n {
+		names[i], ids[i] = BulkRepoName(i+1), int64(bulkFirstRepoID+i)
+		s.AddRepository(Repository{ID: ids[i], Owner: BulkOwner, Name: names[i], Private: true})
+	}
+	s.AddInstallation(Installation{
+		ID:                  BulkInstallationID,
+		AppID:               appID,
+		Account:             Account{Login: BulkOwner, ID: 5100, Type: AccountOrganization},
+		RepositorySelection: SelectionSelected,
+		RepositoryIDs:       ids,
+		Permissions:         map[string]string{"contents": "read", "metadata": "read"},
+	})
+	return names
 }
