@@ -20,6 +20,18 @@ type Sample struct {
 	Repositories map[string]int64 `json:"repositories"`
 }
 
+// RunInfo is where a running emulator listens and what it seeded: what the
+// ghemu command writes with -info-out, for the programs that drive it.
+type RunInfo struct {
+	URL string `json:"url"`
+	// TLSURL is the HTTPS listener's, with -tls-addr only.
+	TLSURL string `json:"tls_url,omitempty"`
+	Sample
+	// Set with -bulk-repos only.
+	BulkInstallationID int64    `json:"bulk_installation_id,omitempty"`
+	BulkRepositories   []string `json:"bulk_repositories,omitempty"`
+}
+
 // SeedSample adds a realistic fixture:
 //
 //   - App "demo-app" (appID, clientID, pub), owned by acme.

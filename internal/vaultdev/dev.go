@@ -1,8 +1,8 @@
 // Package vaultdev runs real Vault servers with this plugin registered by
 // SHA-256: the one way the end-to-end tests, the demo and the benchmarks
-// start Vault. The tests use it as a library; scripts/lib.sh through its
-// command, cmd/vaultdev. It runs OpenBao's server the same way: OpenBao
-// keeps Vault's API, CLI (as bao) and plugin protocol.
+// start Vault. The tests and the benchmarks use it as a library; the demo
+// through its command, cmd/vaultdev. It runs OpenBao's server the same way:
+// OpenBao keeps Vault's API, CLI (as bao) and plugin protocol.
 package vaultdev
 
 import (

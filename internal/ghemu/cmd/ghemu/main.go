@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	s := ghemu.New()
 	sample := s.SeedSample(c.appID, c.clientID, pub)
-	info := runInfo{Sample: sample}
+	info := ghemu.RunInfo{Sample: sample}
 	if c.bulkRepos > 0 {
 		info.BulkInstallationID = ghemu.BulkInstallationID
 		info.BulkRepositories = s.SeedBulk(c.appID, c.bulkRepos)
@@ -214,19 +214,7 @@ func parsePublicKey(data []byte) (*rsa.PublicKey, error) {
 	return nil, fmt.Errorf("%T is not an RSA key", key)
 }
 
-// runInfo is where the emulator listens and what it seeded, for scripts that
-// drive it.
-type runInfo struct {
-	URL string `json:"url"`
-	// TLSURL is the HTTPS listener's, with -tls-addr only.
-	TLSURL string `json:"tls_url,omitempty"`
-	ghemu.Sample
-	// Set with -bulk-repos only.
-	BulkInstallationID int64    `json:"bulk_installation_id,omitempty"`
-	BulkRepositories   []string `json:"bulk_repositories,omitempty"`
-}
-
-func writeInfo(path string, info runInfo) error {
+func writeInfo(path string, info ghemu.RunInfo) error {
 	data, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return err
