@@ -29,7 +29,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
@@ -58,9 +57,7 @@ func main() {
 func run(ctx context.Context, args []string) (int, error) {
 	var c vaultdev.DevConfig
 	fs := flag.NewFlagSet("vaultdev", flag.ContinueOnError)
-	fs.StringVar(&c.Vault, "vault", ".tools/bin/vault", "the Vault server binary (make vault provides it)")
-	fs.StringVar(&c.Plugin, "plugin", "bin/"+vaultdev.PluginName, "the plugin binary (make build)")
-	fs.StringVar(&c.Version, "version", "", "the version the plugin reports (default: the VERSION file)")
+	c.Flags(fs)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "Vault's log level")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
@@ -68,18 +65,9 @@ func run(ctx context.Context, args []string) (int, error) {
 	if fs.NArg() == 0 {
 		return 2, errors.New("no command: vaultdev [flags] -- COMMAND [ARG...]")
 	}
-	if c.Version == "" {
-		v, err := os.ReadFile("VERSION")
-		if err != nil {
-			return 1, fmt.Errorf("run from the repository root, or give -version: %w", err)
-		}
-		c.Version = strings.TrimSpace(string(v))
-	}
-	vault, err := filepath.Abs(c.Vault)
-	if err != nil {
+	if err := c.CheckFlags(); err != nil {
 		return 1, err
 	}
-	c.Vault = vault
 
 	work, err := os.MkdirTemp("", "github-app-dev.")
 	if err != nil {

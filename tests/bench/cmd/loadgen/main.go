@@ -40,8 +40,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
+
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
 func main() {
@@ -61,11 +62,9 @@ var modes = map[string]func(context.Context, *bench) error{
 }
 
 func run(ctx context.Context, args []string) error {
-	var bins binaries
+	var servers vaultdev.DevConfig
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.StringVar(&bins.vault, "vault", ".tools/bin/vault", "the Vault server binary (make vault provides it)")
-	fs.StringVar(&bins.plugin, "plugin", "bin/vault-plugin-secrets-github-app", "the plugin binary (make build)")
-	fs.StringVar(&bins.version, "version", "", "the version the plugin reports (default: the VERSION file)")
+	servers.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,18 +80,14 @@ func run(ctx context.Context, args []string) error {
 	if !ok {
 		return fmt.Errorf("unknown benchmark %q: want main, soak or scale", mode)
 	}
-	if bins.version == "" {
-		v, err := os.ReadFile("VERSION")
-		if err != nil {
-			return fmt.Errorf("run from the repository root, or give -version: %w", err)
-		}
-		bins.version = strings.TrimSpace(string(v))
+	if err := servers.CheckFlags(); err != nil {
+		return err
 	}
 	s, err := readSettings()
 	if err != nil {
 		return err
 	}
-	b, err := newBench(s, bins)
+	b, err := newBench(s, servers)
 	if err != nil {
 		return err
 	}

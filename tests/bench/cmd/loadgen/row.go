@@ -76,8 +76,6 @@ type tlsReport struct {
 	HTTP1Requests int64 `json:"http1_requests"`
 }
 
-func numCPU() int { return runtime.NumCPU() }
-
 // measure runs a row: a warm-up, then the measured phase with the plugin,
 // Vault, the emulator and loadgen itself watched and GitHub calls counted.
 func (b *bench) measure(ctx context.Context, r row) (report, error) {
@@ -113,6 +111,9 @@ func (b *bench) measure(ctx context.Context, r row) (report, error) {
 	stopProgress := progress(r.progress, watch)
 	res := drive(ctx, op, r.clients, r.dur, r.total)
 	stopProgress()
+	if err := ctx.Err(); err != nil {
+		return report{}, fmt.Errorf("%s: %w", r.label, err) // interrupted: no figures
+	}
 	rep := report{
 		Label: r.label, Target: target, Clients: r.clients,
 		Seconds: res.elapsed.Seconds(), Count: res.count, Errors: res.errors, FirstError: res.firstErr,
@@ -121,7 +122,7 @@ func (b *bench) measure(ctx context.Context, r row) (report, error) {
 		Revoked:   res.revoked, RevokeError: res.revokeErrors,
 		Procs:     watch.finish(res.count),
 		BusyCores: watch.busyCores(),
-		NumCPU:    numCPU(),
+		NumCPU:    runtime.NumCPU(),
 	}
 	rep.OtherCores = rep.BusyCores
 	for _, p := range rep.Procs {
