@@ -77,7 +77,7 @@ func (b *bench) profiled(ctx context.Context, r row) (report, error) {
 	if b.s.pprofDir == "" || !strings.Contains(r.path, "/token/") {
 		return b.measure(ctx, r)
 	}
-	if err := os.MkdirAll(b.s.pprofDir, 0o755); err != nil {
+	if err := os.MkdirAll(b.s.pprofDir, 0o750); err != nil {
 		return report{}, err
 	}
 	file := filepath.Join(b.s.pprofDir, strings.Replace(r.label, "@", "-", 1)+"ms.pprof")

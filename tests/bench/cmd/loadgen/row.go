@@ -162,7 +162,7 @@ func (b *bench) keep(rep report) error {
 	if b.s.jsonDir == "" {
 		return nil
 	}
-	if err := os.MkdirAll(b.s.jsonDir, 0o755); err != nil {
+	if err := os.MkdirAll(b.s.jsonDir, 0o750); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(rep, "", "  ")

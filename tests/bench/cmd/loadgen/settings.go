@@ -55,8 +55,11 @@ func readSettings() (settings, error) {
 		pprofDir:     os.Getenv("BENCH_PPROF"),
 	}
 	warmup, err := time.ParseDuration(cmp.Or(os.Getenv("BENCH_WARMUP"), "1s"))
-	if err != nil || warmup < 0 {
-		errs = append(errs, fmt.Errorf("BENCH_WARMUP: want a duration such as 1s: %v", err))
+	if err == nil && warmup < 0 {
+		err = errors.New("negative")
+	}
+	if err != nil {
+		errs = append(errs, fmt.Errorf("BENCH_WARMUP: want a duration such as 1s: %w", err))
 	}
 	s.warmup = warmup
 	for _, f := range strings.Fields(cmp.Or(os.Getenv("BENCH_LATENCIES"), "0 100")) {
