@@ -92,5 +92,6 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer b.close()
+	noteLoad()
 	return bench(ctx, b)
 }

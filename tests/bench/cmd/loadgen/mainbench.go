@@ -15,7 +15,6 @@ import (
 // benchMain measures every scenario at each emulator latency, then the
 // log levels, and prints the tables.
 func benchMain(ctx context.Context, b *bench) error {
-	noteLoad()
 	if b.s.pprofDir != "" {
 		if err := b.useProfilingBuild(ctx); err != nil {
 			return err

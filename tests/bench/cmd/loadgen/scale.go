@@ -13,7 +13,6 @@ import (
 // benchScale writes SCALE_ROLES roles, lists them, mints once from each,
 // then mints from the 500-repository role.
 func benchScale(ctx context.Context, b *bench) error {
-	noteLoad()
 	if err := b.setup(ctx); err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 // benchSoak mints and revokes SOAK_TOKENS tokens and reports the plugin's
 // memory, goroutines and threads at the start and the end.
 func benchSoak(ctx context.Context, b *bench) error {
-	noteLoad()
 	if err := b.useProfilingBuild(ctx); err != nil {
 		return err
 	}
