@@ -47,11 +47,17 @@ test: build vault tools
 test-unit:
 	go test -race -count=1 -short ./...
 
+# demo runs scripts/demo.sh against a Vault dev server and the GitHub
+# emulator, which internal/vaultdev/cmd/vaultdev starts and stops.
 demo: build vault
-	scripts/demo.sh
+	go run ./internal/vaultdev/cmd/vaultdev -vault .tools/bin/vault -plugin $(BIN) -version $(VERSION) -- scripts/demo.sh
 
+# bench runs the end-to-end benchmarks and prints their tables
+# (docs/benchmarks.md): make bench, make bench BENCH=soak, make bench
+# BENCH=scale; the settings are in tests/bench/cmd/loadgen.
+BENCH       ?= main
 bench: build vault
-	scripts/bench.sh
+	go run ./tests/bench/cmd/loadgen -vault .tools/bin/vault -plugin $(BIN) -version $(VERSION) $(BENCH)
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
@@ -74,9 +80,8 @@ release:
 	scripts/release.sh $(VERSION)
 
 # release-check builds every platform twice, from two directories with
-# separate empty build caches, and requires identical bytes (6.5 min on an
-# idle 2-core machine, up to ~25 on a busy one).
-# make test runs a quick linux/amd64 variant.
+# separate empty build caches, and requires identical bytes (how long that
+# takes: docs/benchmarks.md). make test runs a quick linux/amd64 variant.
 release-check:
 	scripts/release-check.sh
 

@@ -11,13 +11,13 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/bulk"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/scope"
 )
 
 // The benchmarks mint tokens through HandleRequest against the emulator on
 // loopback, so ns/op, B/op and allocs/op include the emulator and both ends
-// of the HTTP exchange, not only the plugin: scripts/bench.sh measures the
+// of the HTTP exchange, not only the plugin: `make bench` measures the
 // plugin process alone. What they isolate is the number of GitHub calls and
 // JWT signatures per token, reported as custom metrics:
 //
@@ -51,7 +51,7 @@ var benchRoles = []struct {
 		return map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID), fieldRepositories: "api"}
 	}},
 	{name: "repos500", fleet: scope.MaxRepositories, role: func(_ *testEnv, repos []string) map[string]any {
-		return map[string]any{fieldInstallationID: idOf(bulk.InstallationID), fieldRepositories: repos}
+		return map[string]any{fieldInstallationID: idOf(ghemu.BulkInstallationID), fieldRepositories: repos}
 	}},
 }
 
@@ -116,7 +116,7 @@ func BenchmarkPatternLargeInstallation(b *testing.B) {
 	for _, perPage := range []time.Duration{100 * time.Millisecond, 500 * time.Millisecond} {
 		b.Run(fmt.Sprintf("repos=%d/page=%v", repos, perPage), func(b *testing.B) {
 			e := newBenchEnv(b, repos)
-			e.mustWrite("roles/bench", map[string]any{fieldInstallationID: idOf(bulk.InstallationID), fieldRepositories: "repo-00??"})
+			e.mustWrite("roles/bench", map[string]any{fieldInstallationID: idOf(ghemu.BulkInstallationID), fieldRepositories: "repo-00??"})
 			// One listing first renders the emulator's repository objects,
 			// which costs it more than the listing costs the plugin.
 			if err := mintBench(context.Background(), e); err != nil {
@@ -127,7 +127,7 @@ func BenchmarkPatternLargeInstallation(b *testing.B) {
 			var calls int
 			b.ResetTimer()
 			for range b.N {
-				e.b.client.repositories.forget(bulk.InstallationID)
+				e.b.client.repositories.forget(ghemu.BulkInstallationID)
 				before, start := e.emulator.Count("", "/"), time.Now()
 				ctx, cancel := context.WithTimeout(context.Background(), vaultMaxRequestDuration)
 				err := mintBench(ctx, e)
@@ -161,16 +161,16 @@ func newBenchEnv(b *testing.B, fleet int) *testEnv {
 	e := newTestEnv(b)
 	e.b.Logger().SetLevel(hclog.Error)
 	if fleet > 0 {
-		bulk.Install(e.emulator, testAppID, fleet)
+		e.emulator.SeedBulk(testAppID, fleet)
 	}
 	return e
 }
 
-// bulkNames lists the first n bulk repositories, as bulk.Install names them.
+// bulkNames lists the first n bulk repositories, as SeedBulk names them.
 func bulkNames(n int) []string {
 	names := make([]string, n)
 	for i := range names {
-		names[i] = bulk.RepoName(i + 1)
+		names[i] = ghemu.BulkRepoName(i + 1)
 	}
 	return names
 }

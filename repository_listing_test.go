@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/bulk"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 )
 
 // listingPath is the endpoint whose pages a pattern role's listing reads.
@@ -22,8 +22,8 @@ const listingPath = "/installation/repositories"
 func newBulkPatternEnv(t *testing.T, n int) *testEnv {
 	t.Helper()
 	e := newTestEnv(t)
-	bulk.Install(e.emulator, testAppID, n)
-	e.mustWrite("roles/big", map[string]any{fieldInstallationID: idOf(bulk.InstallationID), fieldRepositories: "repo-000?"})
+	e.emulator.SeedBulk(testAppID, n)
+	e.mustWrite("roles/big", map[string]any{fieldInstallationID: idOf(ghemu.BulkInstallationID), fieldRepositories: "repo-000?"})
 	return e
 }
 
@@ -32,7 +32,7 @@ func newBulkPatternEnv(t *testing.T, n int) *testEnv {
 // listing costs the plugin); nothing of it stays cached or recorded.
 func (e *testEnv) renderListingOnce() {
 	e.mint("big")
-	e.b.client.repositories.forget(bulk.InstallationID)
+	e.b.client.repositories.forget(ghemu.BulkInstallationID)
 	e.emulator.ResetRequests()
 }
 

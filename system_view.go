@@ -17,9 +17,10 @@ const replicationStateTTL = time.Second
 // marked ForwardPerformanceStandby on a performance standby (OpenBao's
 // standbys since 2.5, Vault Enterprise's), which the server then forwards
 // to the active one: minting and every storage write. For an external
-// plugin each answer is a gRPC round trip to the server: about a tenth of
-// the plugin's CPU per minted token, plus the server's CPU and the round
-// trip's latency.
+// plugin each answer is a gRPC round trip to the server, which costs the
+// plugin CPU on every minted token, plus the server's CPU and the round
+// trip's latency (measured in docs/benchmarks.md, "What changed along the
+// way").
 //
 // A stale answer cannot mint on a standby: a server tears down and sets up
 // every mount again, with a new backend and so a new view, whenever it

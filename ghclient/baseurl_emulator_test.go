@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/ghclient"
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/bulk"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
@@ -44,7 +43,7 @@ func TestPaginationUnderDefaultPortsAndTrailingDots(t *testing.T) {
 	key := testkeys.RSA("app")
 	gh := ghemu.NewTestServer(t)
 	gh.SeedSample(appID, "Iv1.ports", &key.PublicKey)
-	bulk.Install(gh, appID, 150)
+	gh.SeedBulk(appID, 150)
 	for i := range 120 {
 		gh.AddInstallation(ghemu.Installation{ID: int64(50_000 + i), AppID: appID,
 			Account:             ghemu.Account{Login: fmt.Sprintf("user%d", i), ID: int64(60_000 + i), Type: ghemu.AccountUser},
@@ -82,7 +81,7 @@ func TestPaginationUnderDefaultPortsAndTrailingDots(t *testing.T) {
 			if err != nil || len(installations) < 120 {
 				t.Fatalf("%d installations, %v; want them all, past the first page", len(installations), err)
 			}
-			tok, err := c.CreateInstallationToken(ctx, bulk.InstallationID, ghclient.TokenRequest{})
+			tok, err := c.CreateInstallationToken(ctx, ghemu.BulkInstallationID, ghclient.TokenRequest{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,32 +2,37 @@
 # The demo: a real Vault dev server with the plugin, an emulated GitHub with
 # an App installed on org "acme", and a CI team that may mint tokens for its
 # own role only. Every step is printed as you would type it.
-# Run it with `make demo` (which builds the plugin and provisions Vault).
+# Run it with `make demo`, which builds the plugin, provisions Vault and
+# runs this script in internal/vaultdev/cmd/vaultdev: that starts both
+# servers and sets VAULT_ADDR, VAULT_TOKEN, GHEMU_URL, APP_ID,
+# ORG_INSTALLATION_ID, APP_KEY_FILE, PLUGIN_NAME, PLUGIN_VERSION,
+# PLUGIN_SHA256 and WORK.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${GHEMU_URL:?run the demo with make demo}"
 
 bold=$(tput bold 2>/dev/null || true)
 plain=$(tput sgr0 2>/dev/null || true)
 
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
 say() { printf '\n%s# %s%s\n' "$bold" "$*" "$plain"; }
 # run prints a command as a user would type it, then runs it.
 run() {
 	printf '%s$ %s%s\n' "$bold" "$*" "$plain" >&2
 	"$@"
 }
-vault() { vault_cli "$@"; }
 
-say "Starting the GitHub emulator: an App installed on org acme (repos api, web, docs, infra)"
-start_ghemu
+say "The GitHub emulator: an App installed on org acme (repos api, web, docs, infra)"
 echo "GitHub emulator at $GHEMU_URL"
 
-say "Starting Vault (dev mode) and registering the plugin by SHA-256"
-start_vault
-echo "Vault at $VAULT_ADDR, plugin $PLUGIN_NAME $PLUGIN_VERSION sha256:${SHA256:0:16}…"
+say "Vault (dev mode), the plugin registered by SHA-256"
+echo "Vault at $VAULT_ADDR, plugin $PLUGIN_NAME $PLUGIN_VERSION sha256:${PLUGIN_SHA256:0:16}…"
 
 say "An admin enables the engine and configures the App"
 run vault secrets enable -path=github "$PLUGIN_NAME"
-run vault write github/config app_id="$APP_ID" private_key=@"$WORK/app.pem" base_url="$GHEMU_URL"
+run vault write github/config app_id="$APP_ID" private_key=@"$APP_KEY_FILE" base_url="$GHEMU_URL"
 run vault read github/config
 run vault list github/installations
 

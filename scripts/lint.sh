@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make lint`: runs the golangci-lint release pinned in scripts/lint/go.mod
 # over the plugin's module with .golangci.yml. The linter is built from
-# its Go module into .tools/bin the first time (a few minutes on 2 cores)
-# and whenever the pin changes. Extra arguments go to `golangci-lint run`.
+# its Go module into .tools/bin the first time and whenever the pin
+# changes. Extra arguments go to `golangci-lint run`.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -5,9 +5,9 @@
 #                                     platforms, each of the two builds with
 #                                     its own empty Go build cache, so the
 #                                     second build reuses nothing from the
-#                                     first (several minutes on 2 cores)
+#                                     first (slow; docs/benchmarks.md)
 #   scripts/release-check.sh --quick  `make test`: linux/amd64 only, with the
-#                                     shared build cache (seconds)
+#                                     shared build cache
 #
 # Both copy the working tree (tracked and untracked files, as git sees
 # them) to two directories at different paths and depths, run

@@ -36,8 +36,9 @@ use() {
 	exit 0
 }
 
-# build compiles Vault from its Go module; about 15 minutes cold on two
-# cores, so it says every minute that it is still going.
+# build compiles Vault from its Go module, which takes long when cold (see
+# docs/benchmarks.md, "Figures from code comments"), so it says every
+# minute that it is still going.
 build() {
 	log "building Vault $version from its Go module into $cached (cold: ~15 min on 2 cores; cached afterwards)"
 	mkdir -p "$cache_dir"

@@ -10,11 +10,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// Built only with -tags pprof, for scripts/bench.sh: when BENCH_PPROF_ADDR
-// is set in the plugin's environment (Vault passes it through `vault plugin
-// register -env`), the plugin serves net/http/pprof there, so benchmarks can
-// count its goroutines and profile the very process Vault runs. Release
-// builds carry no profiler.
+// Built only with -tags pprof, for the benchmarks (tests/bench/cmd/loadgen):
+// when BENCH_PPROF_ADDR is set in the plugin's environment (Vault passes it
+// through `vault plugin register -env`), the plugin serves net/http/pprof
+// there, so benchmarks can count its goroutines and profile the very
+// process Vault runs. Release builds carry no profiler.
 func init() {
 	addr := os.Getenv("BENCH_PPROF_ADDR")
 	if addr == "" {
@@ -22,7 +22,7 @@ func init() {
 	}
 	go func() {
 		// For a benchmark on loopback: if it cannot start, the plugin
-		// still serves and the script reports no profile.
+		// still serves and the benchmark reports no profile.
 		err := http.ListenAndServe(addr, nil)
 		hclog.New(&hclog.LoggerOptions{}).Error("pprof listener stopped", "error", err)
 	}()

@@ -52,13 +52,11 @@ func newFixture(t testing.TB) *fixture {
 }
 
 // claims returns the claims a well-behaved client sends at now.
-func claims(now time.Time) jwt.MapClaims {
-	return jwt.MapClaims{"iat": now.Unix() - 60, "exp": now.Unix() + 540, "iss": testAppID}
-}
+func claims(now time.Time) jwt.MapClaims { return testkeys.AppClaims(testAppID, now) }
 
 func sign(t testing.TB, key *rsa.PrivateKey, c jwt.MapClaims) string {
 	t.Helper()
-	s, err := jwt.NewWithClaims(jwt.SigningMethodRS256, c).SignedString(key)
+	s, err := testkeys.JWT(key, c, "")
 	if err != nil {
 		t.Fatalf("sign JWT: %v", err)
 	}

@@ -113,8 +113,8 @@ type renderKey struct {
 // repoJSON is GitHub's full repository object, as JSON. A token naming 500
 // repositories carries about 3 MB of them: rendering them anew for every
 // mint made the emulator, not the client under test, the bulk of an
-// in-process benchmark's allocations (226,000 of 228,000 per token). So
-// each rendering is cached on the repository, keyed by the rest of its
+// in-process benchmark's allocations (docs/benchmarks.md). So each
+// rendering is cached on the repository, keyed by the rest of its
 // inputs, and can never be stale. The caller holds s.mu (read or write);
 // the result is shared and must not be modified.
 func (s *Server) repoJSON(u urls, r *repository) json.RawMessage {
@@ -151,9 +151,9 @@ func githubOrder(object []byte) orderedObject {
 
 // preEncoded is a reply that carries rendered repository objects and
 // encodes itself in parts: encoding/json would re-validate every byte of
-// them (about 50 ms of the emulator's CPU for a 500-repository reply), and
-// joining them would allocate the whole reply, 3 MB that in-process
-// benchmarks would count as the client's.
+// them, on the CPUs the benchmarks share with the plugin, and joining them
+// would allocate the whole reply, 3 MB that in-process benchmarks would
+// count as the client's.
 type preEncoded interface {
 	// jsonParts is the reply's JSON in pieces, to be sent in order.
 	jsonParts() [][]byte

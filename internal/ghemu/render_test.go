@@ -2,7 +2,6 @@ package ghemu
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -62,7 +61,7 @@ func TestRepositoryObjectIsGitHubSized(t *testing.T) {
 func TestFiveHundredRepositoryReplyIsAboutThreeMB(t *testing.T) {
 	f := newFixture(t)
 	ids := f.installBulk(500)
-	repos, size := f.mintRaw(t, bulkInstallation, map[string]any{"repository_ids": ids})
+	repos, size := f.mintRaw(t, BulkInstallationID, map[string]any{"repository_ids": ids})
 	if len(repos) != 500 {
 		t.Fatalf("%d repository objects, want 500", len(repos))
 	}
@@ -114,20 +113,14 @@ func TestRepositoryRenderingFollowsTheOwner(t *testing.T) {
 	}
 }
 
-const bulkInstallation = 1100
-
-// installBulk installs the App on organisation "bulk" with n selected
-// repositories and returns their IDs in order.
+// installBulk seeds the bulk installation with n repositories and returns
+// their IDs in order.
 func (f *fixture) installBulk(n int) []int64 {
+	f.SeedBulk(testAppID, n)
 	ids := make([]int64, n)
 	for i := range ids {
-		ids[i] = int64(100_000 + i)
-		f.AddRepository(Repository{ID: ids[i], Owner: "bulk", Name: fmt.Sprintf("repo-%04d", i+1), Private: true})
+		ids[i] = bulkFirstRepoID + int64(i)
 	}
-	f.AddInstallation(Installation{ID: bulkInstallation, AppID: testAppID,
-		Account:             Account{Login: "bulk", ID: 5100, Type: AccountOrganization},
-		RepositorySelection: SelectionSelected, RepositoryIDs: ids,
-		Permissions: map[string]string{"contents": "read", "metadata": "read"}})
 	return ids
 }
 
@@ -140,7 +133,7 @@ func BenchmarkMintReply500(b *testing.B) {
 	auth := "Bearer " + f.appJWT(b) // signed once: RSA is the client's cost
 	b.ReportAllocs()
 	for b.Loop() {
-		r := f.do(b, http.MethodPost, mintPath(bulkInstallation), auth, body)
+		r := f.do(b, http.MethodPost, mintPath(BulkInstallationID), auth, body)
 		if r.status != http.StatusCreated {
 			b.Fatalf("mint: status %d", r.status)
 		}

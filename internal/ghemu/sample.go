@@ -1,6 +1,9 @@
 package ghemu
 
-import "crypto/rsa"
+import (
+	"crypto/rsa"
+	"fmt"
+)
 
 // Sample identifies the fixture SeedSample creates.
 type Sample struct {
@@ -15,6 +18,18 @@ type Sample struct {
 	SuspendedInstallationID int64 `json:"suspended_installation_id"`
 	// Repositories maps "owner/name" to repository ID.
 	Repositories map[string]int64 `json:"repositories"`
+}
+
+// RunInfo is where a running emulator listens and what it seeded: what the
+// ghemu command writes with -info-out, for the programs that drive it.
+type RunInfo struct {
+	URL string `json:"url"`
+	// TLSURL is the HTTPS listener's, with -tls-addr only.
+	TLSURL string `json:"tls_url,omitempty"`
+	Sample
+	// Set with -bulk-repos only.
+	BulkInstallationID int64    `json:"bulk_installation_id,omitempty"`
+	BulkRepositories   []string `json:"bulk_repositories,omitempty"`
 }
 
 // SeedSample adds a realistic fixture:
@@ -71,4 +86,43 @@ func (s *Server) SeedSample(appID int64, clientID string, pub *rsa.PublicKey) Sa
 	s.AddInstallation(Installation{ID: sample.SuspendedInstallationID, AppID: appID, Account: frozen,
 		RepositorySelection: SelectionAll, Permissions: userGrant, Suspended: true})
 	return sample
+}
+
+// The bulk installation is for benchmarks: GitHub lets one token name up
+// to 500 repositories, and the cost of such a token (a reply of several
+// MiB) can only be measured against an installation that has that many.
+const (
+	// BulkOwner is the organisation the bulk installation is on.
+	BulkOwner = "bulk"
+	// BulkInstallationID is clear of the sample's installations (1001–1003).
+	BulkInstallationID int64 = 1100
+	// bulkFirstRepoID keeps bulk repository IDs clear of the sample's
+	// (2001–2201).
+	bulkFirstRepoID = 100_000
+)
+
+// BulkRepoName is the name of the i-th bulk repository (from 1), so that
+// callers can name them without asking the emulator.
+func BulkRepoName(i int) string { return fmt.Sprintf("repo-%04d", i) }
+
+// SeedBulk installs appID on organisation BulkOwner with n selected private
+// repositories named BulkRepoName(1)…BulkRepoName(n), and returns their
+// names. The sample fixture is left as it is: a separate installation
+// keeps tests that rely on the sample's exact repositories valid.
+func (s *Server) SeedBulk(appID int64, n int) []string {
+	names := make([]string, n)
+	ids := make([]int64, n)
+	for i := range n {
+		names[i], ids[i] = BulkRepoName(i+1), int64(bulkFirstRepoID+i)
+		s.AddRepository(Repository{ID: ids[i], Owner: BulkOwner, Name: names[i], Private: true})
+	}
+	s.AddInstallation(Installation{
+		ID:                  BulkInstallationID,
+		AppID:               appID,
+		Account:             Account{Login: BulkOwner, ID: 5100, Type: AccountOrganization},
+		RepositorySelection: SelectionSelected,
+		RepositoryIDs:       ids,
+		Permissions:         map[string]string{"contents": "read", "metadata": "read"},
+	})
+	return names
 }

@@ -15,12 +15,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -75,14 +73,22 @@ func New() *Server {
 	return s
 }
 
-// NewTestServer starts an emulator on a loopback httptest server that is
-// closed when the test ends.
-func NewTestServer(t testing.TB) *Server {
+// TB is the part of testing.TB that NewTestServer uses, so that the
+// emulator does not import testing.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatal(args ...any)
+}
+
+// NewTestServer starts an emulator on a loopback port; it is closed when
+// the test ends.
+func NewTestServer(t TB) *Server {
+	t.Helper()
 	s := New()
-	ts := httptest.NewUnstartedServer(s)
-	ts.Config.ConnState = s.countConnection
-	ts.Start()
-	_ = s.setListener(ts.URL, ts.Close) // cannot fail: s is new
+	if _, err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Close)
 	return s
 }

@@ -1,7 +1,8 @@
 // Package testkeys is the one home of the RSA keys the test suites, the
-// emulator and the demo use, and of their PEM forms. A 2048-bit key takes a
-// while to generate (seconds under -race), so each named key is generated
-// once per process and shared.
+// emulator, the demo and the benchmarks use, of their PEM forms and of the
+// JWTs signed with them. A 2048-bit key takes a while to generate (seconds
+// under -race), so each named key is generated once per process and
+// shared.
 package testkeys
 
 import (
@@ -9,9 +10,13 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Bits is the size of the keys, GitHub's own for App keys.
@@ -49,6 +54,15 @@ func PKCS1PEM(key *rsa.PrivateKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 }
 
+// ParsePKCS1PEM reads a key in the form PKCS1PEM writes.
+func ParsePKCS1PEM(data []byte) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	return x509.ParsePKCS1PrivateKey(block.Bytes)
+}
+
 // PKCS8PEM is a key of any type as a "PRIVATE KEY" PEM block.
 func PKCS8PEM(key any) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
@@ -65,6 +79,24 @@ func PublicPEM(pub any) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// AppClaims are the claims of an App JWT as a well-behaved client signs it
+// at now: issued a minute back, for clocks that disagree, expiring within
+// GitHub's 10-minute limit, issued by iss (the App ID or its Client ID).
+func AppClaims(iss any, now time.Time) jwt.MapClaims {
+	return jwt.MapClaims{"iat": now.Unix() - 60, "exp": now.Unix() + 540, "iss": iss}
+}
+
+// JWT signs claims with key as RS256, the algorithm of App JWTs and of
+// GitHub Actions' OIDC tokens; kid, when not empty, names the key in the
+// header.
+func JWT(key *rsa.PrivateKey, claims jwt.Claims, kid string) (string, error) {
+	token := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	if kid != "" {
+		token.Header["kid"] = kid
+	}
+	return token.SignedString(key)
 }
 
 // fragmentBytes is the shortest piece of a key's body a leak check looks

@@ -1,8 +1,8 @@
 // Package vaultdev runs real Vault servers with this plugin registered by
 // SHA-256: the one way the end-to-end tests, the demo and the benchmarks
-// start Vault. The tests use it as a library; scripts/lib.sh through its
-// command, cmd/vaultdev. It runs OpenBao's server the same way: OpenBao
-// keeps Vault's API, CLI (as bao) and plugin protocol.
+// start Vault. The tests and the benchmarks use it as a library; the demo
+// through its command, cmd/vaultdev. It runs OpenBao's server the same way:
+// OpenBao keeps Vault's API, CLI (as bao) and plugin protocol.
 package vaultdev
 
 import (
@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -52,6 +53,38 @@ type DevConfig struct {
 	Dir           string // an empty directory of the server's own
 	LogLevel      string // the server's -log-level; "" is info
 	PluginEnv     []string
+}
+
+// Flags registers the flags that name the server and the plugin a command
+// runs (the demo's, the benchmarks'), with the defaults of a run from the
+// repository root after `make build vault`.
+func (c *DevConfig) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Vault, "vault", ".tools/bin/vault", "the Vault server binary (make vault provides it)")
+	fs.StringVar(&c.Plugin, "plugin", "bin/"+PluginName, "the plugin binary (make build)")
+	fs.StringVar(&c.Version, "version", "", "the version the plugin reports (default: the VERSION file's)")
+}
+
+// CheckFlags completes what Flags parsed: the version from the VERSION
+// file when none was given, the binaries by absolute path, found.
+func (c *DevConfig) CheckFlags() error {
+	if c.Version == "" {
+		v, err := os.ReadFile("VERSION")
+		if err != nil {
+			return fmt.Errorf("run from the repository root, or give -version: %w", err)
+		}
+		c.Version = strings.TrimSpace(string(v))
+	}
+	for _, bin := range []*string{&c.Vault, &c.Plugin} {
+		abs, err := filepath.Abs(*bin)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			return fmt.Errorf("%w (make build vault provides the binaries)", err)
+		}
+		*bin = abs
+	}
+	return nil
 }
 
 // The servers the project runs, as `version` names them.

@@ -1,6 +1,7 @@
 package vaultdev
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,5 +48,34 @@ func TestBaseConfig(t *testing.T) {
 	}
 	if !strings.Contains(vault, "disable_mlock") || strings.Contains(bao, "disable_mlock") {
 		t.Errorf("disable_mlock belongs to Vault's config only:\nVault:\n%s\nOpenBao:\n%s", vault, bao)
+	}
+}
+
+func TestFlagsNameTheBinariesAndTheVersion(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for name, content := range map[string]string{"VERSION": "v9.9.9\n", "vault": "", "plugin": ""} {
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parse := func(args ...string) (DevConfig, error) {
+		var c DevConfig
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		c.Flags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return c, c.CheckFlags()
+	}
+	c, err := parse("-vault", "vault", "-plugin", "plugin")
+	if err != nil || c.Version != "v9.9.9" || c.Vault != filepath.Join(dir, "vault") || c.Plugin != filepath.Join(dir, "plugin") {
+		t.Errorf("%+v, %v; want the VERSION file's version and absolute paths", c, err)
+	}
+	if c, err := parse("-vault", "vault", "-plugin", "plugin", "-version", "v1.0.0"); err != nil || c.Version != "v1.0.0" {
+		t.Errorf("-version v1.0.0: %+v, %v", c, err)
+	}
+	if _, err := parse("-vault", "vault"); err == nil {
+		t.Error("no error for the default plugin path, which does not exist here")
 	}
 }

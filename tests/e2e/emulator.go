@@ -37,19 +37,14 @@ type Emulator struct {
 func StartEmulator(t *testing.T) *Emulator {
 	t.Helper()
 	key := testkeys.RSA("app")
-	s := ghemu.New()
-	url, err := s.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := ghemu.NewTestServer(t)
 	keyFile := filepath.Join(t.TempDir(), "app.private-key.pem")
 	if err := os.WriteFile(keyFile, testkeys.PKCS1PEM(key), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return &Emulator{
 		Server:  s,
-		URL:     url,
+		URL:     s.URL(),
 		Sample:  s.SeedSample(appID, "Iv1.e2e0123456789ab", &key.PublicKey),
 		Key:     key,
 		KeyFile: keyFile,

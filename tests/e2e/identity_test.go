@@ -46,9 +46,7 @@ func actionsOIDCOf(t *testing.T, key *rsa.PrivateKey, repository, workflow strin
 		"jti": fmt.Sprint(now.UnixNano()),
 		"iat": now.Unix(), "nbf": now.Unix() - 5, "exp": now.Add(5 * time.Minute).Unix(),
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = "actions-test"
-	signed, err := tok.SignedString(key)
+	signed, err := testkeys.JWT(key, claims, "actions-test")
 	if err != nil {
 		t.Fatal(err)
 	}

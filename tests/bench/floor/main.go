@@ -1,5 +1,5 @@
 // Command floor is the lease floor of the end-to-end benchmark
-// (scripts/bench.sh): a secrets engine that does the least any engine
+// (tests/bench/cmd/loadgen): a secrets engine that does the least any engine
 // handing out leases can do. Reading floor/lease returns a random string as
 // a non-renewable lease with its TTL set, with no GitHub call and no
 // storage access, and revoking it does nothing. Served the way the GitHub

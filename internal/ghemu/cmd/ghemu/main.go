@@ -27,7 +27,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/bulk"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
@@ -65,7 +64,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.infoOut, "info-out", "", "write the URL and sample IDs as JSON to this path")
 	fs.StringVar(&c.tlsAddr, "tls-addr", "", "also serve HTTPS on this address (such as 127.0.0.1:0), certified for 127.0.0.1, ::1 and localhost; needs -tls-ca-out")
 	fs.StringVar(&c.tlsCAOut, "tls-ca-out", "", "with -tls-addr: write the generated CA certificate (PEM) to this path")
-	fs.IntVar(&c.bulkRepos, "bulk-repos", 0, "also install the App on organisation \""+bulk.Owner+"\" with this many selected repositories (for benchmarks)")
+	fs.IntVar(&c.bulkRepos, "bulk-repos", 0, "also install the App on organisation \""+ghemu.BulkOwner+"\" with this many selected repositories (for benchmarks)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -97,10 +96,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	s := ghemu.New()
 	sample := s.SeedSample(c.appID, c.clientID, pub)
-	info := runInfo{Sample: sample}
+	info := ghemu.RunInfo{Sample: sample}
 	if c.bulkRepos > 0 {
-		info.BulkInstallationID = bulk.InstallationID
-		info.BulkRepositories = bulk.Install(s, c.appID, c.bulkRepos)
+		info.BulkInstallationID = ghemu.BulkInstallationID
+		info.BulkRepositories = s.SeedBulk(c.appID, c.bulkRepos)
 	}
 	s.SetLatency(c.latency)
 	url, err := s.Start(c.addr)
@@ -215,19 +214,7 @@ func parsePublicKey(data []byte) (*rsa.PublicKey, error) {
 	return nil, fmt.Errorf("%T is not an RSA key", key)
 }
 
-// runInfo is where the emulator listens and what it seeded, for scripts that
-// drive it.
-type runInfo struct {
-	URL string `json:"url"`
-	// TLSURL is the HTTPS listener's, with -tls-addr only.
-	TLSURL string `json:"tls_url,omitempty"`
-	ghemu.Sample
-	// Set with -bulk-repos only.
-	BulkInstallationID int64    `json:"bulk_installation_id,omitempty"`
-	BulkRepositories   []string `json:"bulk_repositories,omitempty"`
-}
-
-func writeInfo(path string, info runInfo) error {
+func writeInfo(path string, info ghemu.RunInfo) error {
 	data, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
 
 // startRun runs the command in the background and returns its URL and a
@@ -108,8 +108,7 @@ func TestRunGeneratesKeyAndServesSample(t *testing.T) {
 		t.Error("info file contains key material")
 	}
 
-	now := time.Now().Unix()
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": 42}).SignedString(key)
+	signed, err := testkeys.JWT(key, testkeys.AppClaims(42, time.Now()), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,21 +135,18 @@ func TestRunWithPublicKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A PKCS#8 private key and a PKIX public key both work.
-	block, _ := pem.Decode(must(os.ReadFile(keyPath)))
-	key := must(x509.ParsePKCS1PrivateKey(block.Bytes))
-	files := map[string]*pem.Block{
-		"pkcs8.pem": {Type: "PRIVATE KEY", Bytes: must(x509.MarshalPKCS8PrivateKey(key))},
-		"pub.pem":   {Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&key.PublicKey))},
+	key := must(testkeys.ParsePKCS1PEM(must(os.ReadFile(keyPath))))
+	files := map[string][]byte{
+		"pkcs8.pem": must(testkeys.PKCS8PEM(key)),
+		"pub.pem":   must(testkeys.PublicPEM(&key.PublicKey)),
 	}
-	for name, b := range files {
+	for name, data := range files {
 		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, pem.EncodeToMemory(b), 0o600); err != nil {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		url, stop := startRun(t, "-public-key", path, "-client-id", "Iv1.fromfile")
-		now := time.Now().Unix()
-		signed := must(jwt.NewWithClaims(jwt.SigningMethodRS256,
-			jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": "Iv1.fromfile"}).SignedString(key))
+		signed := must(testkeys.JWT(key, testkeys.AppClaims("Iv1.fromfile", time.Now()), ""))
 		if code := get(t, url+"/app", "Bearer "+signed); code != http.StatusOK {
 			t.Errorf("%s: GET /app: %d", name, code)
 		}

@@ -1,141 +1,132 @@
-// Command vaultdev starts a Vault dev server with the plugin registered, for
-// the demo and the benchmarks (scripts/lib.sh), through the same code the
-// end-to-end tests use.
+// Command vaultdev runs a command against a Vault dev server with the
+// plugin registered by SHA-256 (through internal/vaultdev, as the
+// end-to-end tests start Vault) and an emulated GitHub with the sample App
+// installed on organisation acme, then stops both. `make demo` runs
+// scripts/demo.sh in it; `go run ./internal/vaultdev/cmd/vaultdev -- bash`
+// gives a shell.
 //
-//	vaultdev start -vault BIN -plugin BIN -version V -dir DIR [-log-level L] [-env NAME=value]...
-//	    starts the server, writes DIR/vault.env (VAULT_ADDR, VAULT_TOKEN,
-//	    VAULT_PID, SHA256, for the shell to source) and runs until SIGINT or
-//	    SIGTERM, then stops Vault.
-//	vaultdev register -dir DIR -name NAME -plugin BIN -version V [-env NAME=value]...
-//	    registers another secrets-engine plugin in that server by SHA-256,
-//	    and prints the SHA-256.
+//	vaultdev [-vault BIN] [-plugin BIN] [-version V] [-log-level L] -- COMMAND [ARG...]
+//
+// COMMAND runs with VAULT_ADDR and VAULT_TOKEN (the root token) set, the
+// vault binary's directory first in PATH, and:
+//
+//	PLUGIN_NAME, PLUGIN_VERSION, PLUGIN_SHA256  the registered plugin
+//	GHEMU_URL                                   the emulator
+//	APP_ID, ORG_INSTALLATION_ID                 its sample App, installed on acme
+//	APP_KEY_FILE                                the App's private key (PEM)
+//	WORK                                        a scratch directory, removed afterwards
+//
+// vaultdev exits with COMMAND's status.
 package main
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"syscall"
 
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/vaultdev"
 )
 
-// envFile is where start leaves the server's address and token.
-const envFile = "vault.env"
+// The sample App's IDs, as GitHub would show them.
+const (
+	appID    = 1234
+	clientID = "Iv1.demo0123456789ab"
+)
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	status, err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "vaultdev:", err)
-		os.Exit(1)
 	}
+	os.Exit(status)
 }
 
-func run(args []string) error {
-	if len(args) == 0 {
-		return errors.New("usage: vaultdev start|register [flags]")
-	}
-	switch args[0] {
-	case "start":
-		return start(args[1:])
-	case "register":
-		return register(args[1:])
-	}
-	return fmt.Errorf("unknown command %q: want start or register", args[0])
-}
-
-// envFlags collects repeated -env NAME=value flags.
-type envFlags []string
-
-func (e *envFlags) String() string      { return strings.Join(*e, " ") }
-func (e *envFlags) Set(kv string) error { *e = append(*e, kv); return nil }
-
-func start(args []string) error {
+// run returns COMMAND's exit status, or 1 with the error that kept it from
+// running.
+func run(ctx context.Context, args []string) (int, error) {
 	var c vaultdev.DevConfig
-	var env envFlags
-	fs := flag.NewFlagSet("start", flag.ContinueOnError)
-	fs.StringVar(&c.Vault, "vault", "", "the vault binary")
-	fs.StringVar(&c.Plugin, "plugin", "", "the plugin binary")
-	fs.StringVar(&c.Version, "version", "", "the plugin's version, as registered")
-	fs.StringVar(&c.Dir, "dir", "", "the server's directory")
+	fs := flag.NewFlagSet("vaultdev", flag.ContinueOnError)
+	c.Flags(fs)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "Vault's log level")
-	fs.Var(&env, "env", "NAME=value for the plugin's environment (repeatable)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return 2, err
 	}
-	c.PluginEnv = env
-	// Signals before the server is up must stop it too.
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	d, err := vaultdev.StartDev(c)
+	if fs.NArg() == 0 {
+		return 2, errors.New("no command: vaultdev [flags] -- COMMAND [ARG...]")
+	}
+	if err := c.CheckFlags(); err != nil {
+		return 1, err
+	}
+
+	work, err := os.MkdirTemp("", "github-app-dev.")
 	if err != nil {
-		return err
+		return 1, err
 	}
-	defer d.Process.Kill()
-	vars := fmt.Sprintf("VAULT_ADDR=%s\nVAULT_TOKEN=%s\nVAULT_PID=%d\nSHA256=%s\n", d.Addr, d.Token, d.Process.PID(), d.PluginSHA256)
-	if err := writeAtomically(filepath.Join(c.Dir, envFile), vars); err != nil {
-		return err
+	defer os.RemoveAll(work)
+	env, stop, err := start(c, work)
+	defer stop()
+	if err != nil {
+		return 1, err
 	}
-	select {
-	case <-stop:
-	case <-d.Process.Exited():
-		return errors.New("vault exited:\n" + d.Process.LogTail(20))
+	cmd := exec.CommandContext(ctx, fs.Arg(0), fs.Args()[1:]...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	var exit *exec.ExitError
+	if err := cmd.Run(); errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	} else if err != nil {
+		return 1, err
 	}
-	return nil
+	return 0, nil
 }
 
-func register(args []string) error {
-	var dir, name, bin, version, vault string
-	var env envFlags
-	fs := flag.NewFlagSet("register", flag.ContinueOnError)
-	fs.StringVar(&dir, "dir", "", "the running server's directory (as given to start)")
-	fs.StringVar(&name, "name", "", "the plugin's name")
-	fs.StringVar(&bin, "plugin", "", "the plugin binary")
-	fs.StringVar(&version, "version", "", "the plugin's version")
-	fs.StringVar(&vault, "vault", "", "the vault binary")
-	fs.Var(&env, "env", "NAME=value for the plugin's environment (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	vars, err := readEnv(filepath.Join(dir, envFile))
-	if err != nil {
-		return err
-	}
-	d := &vaultdev.Dev{Addr: vars["VAULT_ADDR"], Token: vars["VAULT_TOKEN"], Dir: dir, Vault: vault}
-	sha, err := d.Register(name, bin, version, env)
-	if err != nil {
-		return err
-	}
-	fmt.Println(sha)
-	return nil
-}
-
-// writeAtomically writes a file that a reader polling for it never sees
-// half written.
-func writeAtomically(path, content string) error {
-	tmp := path + ".partial"
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func readEnv(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("no running server: %w", err)
-	}
-	defer f.Close()
-	vars := map[string]string{}
-	lines := bufio.NewScanner(f)
-	for lines.Scan() {
-		if k, v, ok := strings.Cut(lines.Text(), "="); ok {
-			vars[k] = v
+// start starts the emulator and the dev server in work, and returns
+// COMMAND's environment and what stops them.
+func start(c vaultdev.DevConfig, work string) (env []string, stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
 		}
 	}
-	return vars, lines.Err()
+	key, err := testkeys.New()
+	if err != nil {
+		return nil, stop, err
+	}
+	keyFile := filepath.Join(work, "app.pem")
+	if err := os.WriteFile(keyFile, testkeys.PKCS1PEM(key), 0o600); err != nil {
+		return nil, stop, err
+	}
+	emu := ghemu.New()
+	sample := emu.SeedSample(appID, clientID, &key.PublicKey)
+	emuURL, err := emu.Start("127.0.0.1:0")
+	if err != nil {
+		return nil, stop, err
+	}
+	stops = append(stops, emu.Close)
+	c.Dir = filepath.Join(work, "vault")
+	dev, err := vaultdev.StartDev(c)
+	if err != nil {
+		return nil, stop, err
+	}
+	stops = append(stops, dev.Process.Kill)
+	env = vaultdev.CleanEnv(os.Getenv("HOME"),
+		"PATH="+filepath.Dir(c.Vault)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"VAULT_ADDR="+dev.Addr, "VAULT_TOKEN="+dev.Token,
+		"PLUGIN_NAME="+vaultdev.PluginName, "PLUGIN_VERSION="+c.Version, "PLUGIN_SHA256="+dev.PluginSHA256,
+		"GHEMU_URL="+emuURL, "APP_ID="+strconv.Itoa(appID),
+		"ORG_INSTALLATION_ID="+strconv.FormatInt(sample.OrgInstallationID, 10),
+		"APP_KEY_FILE="+keyFile, "WORK="+work)
+	return env, stop, nil
 }

@@ -3,34 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/ghemu"
+	"github.com/vault-github-app/vault-plugin-secrets-github-app/internal/testkeys"
 )
-
-// newOperation builds the operation the flags ask for and names its target.
-func newOperation(o options, client *http.Client) (operation, string, error) {
-	if o.github {
-		op, err := newGitHubOp(o, client)
-		return op, "github", err
-	}
-	return &vaultOp{
-		client: client, addr: strings.TrimSuffix(o.addr, "/"), token: o.token,
-		method: o.method, path: o.path, body: []byte(o.body), revokes: o.revoke,
-	}, "vault:" + o.path, nil
-}
 
 // vaultOp calls one Vault API path.
 type vaultOp struct {
@@ -87,14 +69,14 @@ type gitHubOp struct {
 	auth   string
 }
 
-func newGitHubOp(o options, client *http.Client) (*gitHubOp, error) {
-	jwt, err := signAppJWT(o.keyFile, o.appID)
+func newGitHubOp(e *emulator, client *http.Client) (*gitHubOp, error) {
+	jwt, err := testkeys.JWT(e.key, testkeys.AppClaims(e.AppID, time.Now()), "")
 	if err != nil {
 		return nil, err
 	}
 	return &gitHubOp{
 		client: client,
-		url:    fmt.Sprintf("%s/app/installations/%d/access_tokens", strings.TrimSuffix(o.addr, "/"), o.install),
+		url:    fmt.Sprintf("%s/app/installations/%d/access_tokens", e.URL, e.OrgInstallationID),
 		auth:   "Bearer " + jwt,
 	}, nil
 }
@@ -112,29 +94,6 @@ func (g *gitHubOp) request(ctx context.Context, _ int64) (string, error) {
 }
 
 func (*gitHubOp) revoke(context.Context, string) error { return nil }
-
-// signAppJWT signs the App JWT that GitHub expects, valid for 9 minutes
-// (longer than any run).
-func signAppJWT(keyFile string, appID int64) (string, error) {
-	data, err := os.ReadFile(keyFile)
-	if err != nil {
-		return "", err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return "", fmt.Errorf("%s: no PEM block", keyFile)
-	}
-	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", keyFile, err)
-	}
-	now := time.Now()
-	return jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
-		"iat": now.Add(-time.Minute).Unix(),
-		"exp": now.Add(9 * time.Minute).Unix(),
-		"iss": strconv.FormatInt(appID, 10),
-	}).SignedString(key)
-}
 
 // send makes a request and returns the body of a 2xx reply. The body is
 // always read to the end so that the connection is reused.
@@ -163,25 +122,4 @@ func errorText(body []byte) string {
 		s = s[:limit] + "…"
 	}
 	return s
-}
-
-// emulatorStats reads the emulator's counters; zero without a URL.
-func emulatorStats(ctx context.Context, client *http.Client, url string) (ghemu.Stats, error) {
-	var stats ghemu.Stats
-	if url == "" {
-		return stats, nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(url, "/")+"/_emulator/stats", nil)
-	if err != nil {
-		return stats, err
-	}
-	body, err := send(client, req)
-	if err != nil {
-		return stats, err
-	}
-	// The emulator always sends its per-route counts, even when empty.
-	if err := json.Unmarshal(body, &stats); err != nil || stats.Endpoints == nil {
-		return stats, errors.New("the emulator's /_emulator/stats has no request counts")
-	}
-	return stats, nil
 }

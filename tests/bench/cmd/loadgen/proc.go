@@ -15,24 +15,10 @@ import (
 // Linux fixes it at 100 on every architecture Vault ships for.
 const clockTicks = 100
 
-// procFlag collects -proc name=pid flags.
-type procFlag []watched
-
+// watched is a process whose CPU and memory a row reports.
 type watched struct {
 	name string
 	pid  int
-}
-
-func (p *procFlag) String() string { return fmt.Sprint(*p) }
-
-func (p *procFlag) Set(v string) error {
-	name, pidText, ok := strings.Cut(v, "=")
-	pid, err := strconv.Atoi(pidText)
-	if !ok || name == "" || err != nil || pid <= 0 {
-		return fmt.Errorf("want name=pid, got %q", v)
-	}
-	*p = append(*p, watched{name, pid})
-	return nil
 }
 
 // sample is one reading of a process.
