@@ -318,6 +318,28 @@ func (c ceiling) mintScope(name string, r *role, t target, sc scope.Scope) (scop
 	return sc, nil
 }
 
+// ceilingHolds checks a token just minted with sc, as mintScope made it
+// under the ceiling of minted's config, against the ceiling in force now:
+// a config write may have set another while GitHub minted, and it returned
+// before the token existed. A token beyond it is a *scopeError.
+func (b *backend) ceilingHolds(ctx context.Context, s logical.Storage, minted *appClient, name string, r *role, t target, sc scope.Scope) error {
+	now, err := b.getClient(ctx, s)
+	if err != nil || now == nil || now == minted {
+		return err
+	}
+	again, err := now.config.Ceiling.mintScope(name, r, t, sc)
+	switch {
+	case err != nil:
+		return &scopeError{err}
+	case len(sc.Permissions) == 0 && len(again.Permissions) > 0:
+		// Asked for none, the token has every permission of the
+		// installation: more than the ceiling set meanwhile.
+		return &scopeError{fmt.Errorf("role %q: the mount's ceiling changed while the token was minted, and the token, which had every permission of the installation, is beyond its %s (%s): read the token again",
+			name, fieldMaxPermissions, scope.DescribePermissions(again.Permissions))}
+	}
+	return nil
+}
+
 // readCeiling reads the ceiling from the stored config, without parsing
 // its key: a role write needs nothing else of it.
 func readCeiling(ctx context.Context, s logical.Storage) (ceiling, error) {

@@ -421,3 +421,58 @@ func TestCeilingMint_RequireExplicitScope(t *testing.T) {
 		t.Fatalf("the explicit role's token reaches %v", got)
 	}
 }
+
+// holdMints holds each token request until release is closed, after
+// telling arrived: a config write then lands while GitHub mints.
+type holdMints struct {
+	next             http.RoundTripper
+	arrived, release chan struct{}
+}
+
+func (h *holdMints) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/access_tokens") {
+		h.arrived <- struct{}{}
+		<-h.release
+	}
+	return h.next.RoundTrip(req)
+}
+
+// A ceiling set while GitHub mints a token holds for that token: the
+// config write returned before GitHub minted it, so the token is checked
+// against that ceiling and revoked when beyond, whatever the role asked
+// (named permissions, or none: every permission of the installation).
+func TestCeilingMint_ACeilingSetWhileMintingHolds(t *testing.T) {
+	for name, tc := range map[string]struct {
+		role  map[string]any
+		wants []string // nil: inside the new ceiling
+	}{
+		"named permissions":  {map[string]any{fieldPermissions: "contents=write"}, []string{`role "ci" mints nothing until it is changed`, "contents=write", "max_permissions"}},
+		"every permission":   {nil, []string{`role "ci"`, "every permission of the installation", "max_permissions (contents=read, metadata=read)", "read the token again"}},
+		"inside the ceiling": {map[string]any{fieldPermissions: "contents=read"}, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newRoleEnv(t, tc.role)
+			hold := &holdMints{next: e.b.httpClient.Transport, arrived: make(chan struct{}), release: make(chan struct{})}
+			e.b.httpClient = &http.Client{Transport: hold}
+			minted := make(chan *logical.Response)
+			go func() {
+				resp, err := e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.ReadOperation, Path: "token/ci", Storage: e.storage})
+				if err != nil {
+					t.Error(err)
+				}
+				minted <- resp
+			}()
+			<-hold.arrived
+			e.mustWrite("config", map[string]any{fieldMaxPermissions: []any{"contents=read", "metadata=read"}})
+			close(hold.release)
+			resp := <-minted
+			if tc.wants == nil {
+				requireOK(t, resp, nil)
+				e.requireRevokes(resp, "token not revoked")
+			} else {
+				requireUserError(t, resp, nil, tc.wants...)
+			}
+			e.requireMintedNoneLive(1)
+		})
+	}
+}

@@ -52,6 +52,14 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 		app.api.Discard(tok.Token, installationID, "a token for a repository spelled otherwise than asked")
 		return logical.ErrorResponse("role %q: %s", name, err), nil
 	}
+	if err := b.ceilingHolds(ctx, req.Storage, app, name, r, t, sc); err != nil {
+		app.api.Discard(tok.Token, installationID, "a token beyond a ceiling set while it was minted")
+		var refused *scopeError
+		if errors.As(err, &refused) {
+			return logical.ErrorResponse(err.Error()), nil
+		}
+		return nil, err
+	}
 	// A sent mint completes even when the caller has left meanwhile, and
 	// Vault drops the response of a cancelled request: the token would live
 	// for an hour with no lease to revoke it.
