@@ -39,7 +39,8 @@ type ceiling struct {
 	// AllowedOwners and AllowedInstallationIDs are the installations roles
 	// may target: a role by owner must name one of AllowedOwners (compared
 	// case-insensitively, as GitHub compares logins), a role by
-	// installation_id one of AllowedInstallationIDs. Both empty: any.
+	// installation_id or by enterprise (once resolved) one of
+	// AllowedInstallationIDs. Both empty: any.
 	AllowedOwners          []string `json:"allowed_owners,omitempty"`
 	AllowedInstallationIDs []int64  `json:"allowed_installation_ids,omitempty"`
 	// RequireExplicitScope refuses a role that names no repositories or no
@@ -51,12 +52,14 @@ type ceiling struct {
 // reach is what a role, or one token about to be minted, would reach, in
 // plain values: repositories as the role holds them (names, patterns,
 // templates), the owner as a login, a template (in a role only) or "" for
-// a role by installation_id.
+// a role by installation_id or enterprise. An enterprise role's
+// InstallationID is 0 until GitHub has resolved its slug.
 type reach struct {
 	Permissions    map[string]string
 	Repositories   []string
 	RepositoryIDs  []int64
 	Owner          string
+	Enterprise     string
 	InstallationID int64
 }
 
@@ -64,7 +67,7 @@ type reach struct {
 // template is checked once it is resolved, at mint (clampOrRefuse).
 func (c ceiling) checkRole(r reach) error {
 	if !scope.IsTemplate(r.Owner) {
-		if err := c.checkTarget(r.Owner, r.InstallationID); err != nil {
+		if err := c.checkTarget(r); err != nil {
 			return err
 		}
 	}
@@ -80,7 +83,7 @@ func (c ceiling) checkRole(r reach) error {
 // permission of the installation; under max_permissions they become the
 // ceiling's own, which GitHub then grants exactly.
 func (c ceiling) clampOrRefuse(r reach) (map[string]string, error) {
-	if err := c.checkTarget(r.Owner, r.InstallationID); err != nil {
+	if err := c.checkTarget(r); err != nil {
 		return nil, err
 	}
 	if err := c.checkExplicit(r); err != nil {
@@ -101,20 +104,41 @@ func (c ceiling) limitsTargets() bool {
 	return len(c.AllowedOwners) > 0 || len(c.AllowedInstallationIDs) > 0
 }
 
-func (c ceiling) checkTarget(owner string, installationID int64) error {
-	if !c.limitsTargets() {
+func (c ceiling) checkTarget(r reach) error {
+	switch {
+	case !c.limitsTargets():
 		return nil
-	}
-	if owner != "" {
-		if slices.ContainsFunc(c.AllowedOwners, func(allowed string) bool { return strings.EqualFold(allowed, owner) }) {
+	case r.Enterprise != "":
+		return c.checkEnterprise(r.Enterprise, r.InstallationID)
+	case r.Owner != "":
+		if slices.ContainsFunc(c.AllowedOwners, func(allowed string) bool { return strings.EqualFold(allowed, r.Owner) }) {
 			return nil
 		}
-		return fmt.Errorf("owner %s is beyond the mount's ceiling: %s; %s", quote.Input(owner), c.describeOwners(), c.describeInstallationIDs())
-	}
-	if slices.Contains(c.AllowedInstallationIDs, installationID) {
+		return fmt.Errorf("owner %s is beyond the mount's ceiling: %s; %s", quote.Input(r.Owner), c.describeOwners(), c.describeInstallationIDs())
+	case slices.Contains(c.AllowedInstallationIDs, r.InstallationID):
 		return nil
 	}
-	return fmt.Errorf("installation_id %d is beyond the mount's ceiling: %s; %s", installationID, c.describeInstallationIDs(), c.describeOwners())
+	return fmt.Errorf("installation_id %d is beyond the mount's ceiling: %s; %s", r.InstallationID, c.describeInstallationIDs(), c.describeOwners())
+}
+
+// checkEnterprise checks an enterprise role, which names its installation
+// by the enterprise's slug: the ceiling allows it by the installation's
+// ID, known once GitHub has resolved the slug (0 before, when only a
+// ceiling that names no installation ID can refuse it).
+func (c ceiling) checkEnterprise(slug string, installationID int64) error {
+	if len(c.AllowedInstallationIDs) > 0 && (installationID == 0 || slices.Contains(c.AllowedInstallationIDs, installationID)) {
+		return nil
+	}
+	what := "enterprise " + quote.Input(slug)
+	if installationID != 0 {
+		what += fmt.Sprintf(" (installation %d)", installationID)
+	}
+	allowed := fieldAllowedInstallationIDs + " names none"
+	if len(c.AllowedInstallationIDs) > 0 {
+		allowed = fieldAllowedInstallationIDs + " is " + quote.List(c.AllowedInstallationIDs)
+	}
+	return fmt.Errorf("%s is beyond the mount's ceiling: an enterprise's installation is allowed by its ID, and %s: add the ID there (vault list <mount>/installations shows it)",
+		what, allowed)
 }
 
 func (c ceiling) describeOwners() string {
@@ -138,7 +162,8 @@ func (c ceiling) checkExplicit(r reach) error {
 	case len(r.Permissions) == 0:
 		return fmt.Errorf("no permissions are named, which would mean every permission of the installation, and the mount's ceiling has %s=true: name them, e.g. permissions=contents=read",
 			fieldRequireExplicitScope)
-	case len(r.Repositories) == 0 && len(r.RepositoryIDs) == 0:
+	case len(r.Repositories) == 0 && len(r.RepositoryIDs) == 0 && r.Enterprise == "":
+		// An enterprise's installation has no repositories to name.
 		return fmt.Errorf("no repositories are named, which would mean every repository of the installation, and the mount's ceiling has %s=true: name them or a pattern, e.g. repositories=api or repositories=team-a-*",
 			fieldRequireExplicitScope)
 	}
@@ -178,11 +203,11 @@ func ceilingFields() map[string]*framework.FieldSchema {
 		},
 		fieldAllowedInstallationIDs: {
 			Type:        framework.TypeStringSlice,
-			Description: `Ceiling: the installation IDs (strings of digits, "12345") roles may target by installation_id. With this or allowed_owners set, a role must target one of them. * alone: any (the default).`,
+			Description: `Ceiling: the installation IDs (strings of digits, "12345") roles may target by installation_id, or by enterprise (checked once the slug is resolved). With this or allowed_owners set, a role must target one of them. * alone: any (the default).`,
 		},
 		fieldRequireExplicitScope: {
 			Type:        framework.TypeBool,
-			Description: "Ceiling: refuse roles that name no repositories or no permissions (which would reach every one of the installation). Default false.",
+			Description: "Ceiling: refuse roles that name no repositories or no permissions (which would reach every one of the installation); an enterprise role, whose installation has no repositories, must name its permissions. Default false.",
 		},
 	}
 }
@@ -296,7 +321,7 @@ func (c ceiling) responseData() map[string]any {
 // reach is what the stored role would reach, templates unresolved.
 func (r *role) reach() reach {
 	return reach{Permissions: r.Permissions, Repositories: r.Repositories, RepositoryIDs: r.RepositoryIDs,
-		Owner: r.Owner, InstallationID: r.InstallationID}
+		Owner: r.Owner, Enterprise: r.Enterprise, InstallationID: r.InstallationID}
 }
 
 // mintScope is the scope a token for role name is minted with, for a
@@ -310,7 +335,7 @@ func (c ceiling) mintScope(name string, r *role, t target, sc scope.Scope) (scop
 			"Rewrite the role inside the ceiling (vault write <mount>/roles/%s ...), or raise the ceiling at <mount>/config", name, err, name)
 	}
 	perms, err := c.clampOrRefuse(reach{Permissions: sc.Permissions, Repositories: sc.Repositories, RepositoryIDs: sc.RepositoryIDs,
-		Owner: t.owner, InstallationID: t.installationID})
+		Owner: t.owner, Enterprise: t.enterprise, InstallationID: t.installationID})
 	if err != nil {
 		return scope.Scope{}, fmt.Errorf("role %q: %w", name, err)
 	}

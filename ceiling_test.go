@@ -476,3 +476,35 @@ func TestCeilingMint_ACeilingSetWhileMintingHolds(t *testing.T) {
 		})
 	}
 }
+
+// An enterprise role names its installation by slug; a ceiling on targets
+// allows it by the installation's ID, once GitHub has resolved the slug.
+// Its installation has no repositories, so require_explicit_scope asks it
+// for permissions only.
+func TestCeilingEnterprise_AllowedByItsInstallationID(t *testing.T) {
+	e := ceilingEnv(t, map[string]any{fieldAllowedOwners: "acme"})
+	e.addEnterpriseInstallation(1004)
+	enterpriseRole := map[string]any{fieldEnterprise: testEnterprise, fieldPermissions: "enterprise_administration=read"}
+	before := storageSnapshot(t, e.storage)
+	resp, err := e.do(logical.CreateOperation, "roles/ent", enterpriseRole)
+	requireUserError(t, resp, err, `enterprise "octo-business" is beyond the mount's ceiling`, "allowed_installation_ids names none", "vault list <mount>/installations")
+	if strings.Contains(resp.Error().Error(), "installation_id 0") {
+		t.Errorf("the error names an installation_id the role does not have: %v", resp.Error())
+	}
+	requireSameStorage(t, before, storageSnapshot(t, e.storage))
+
+	e.mustWrite("config", map[string]any{fieldAllowedInstallationIDs: idOf(e.sample.OrgInstallationID)})
+	e.mustWrite("roles/ent", enterpriseRole)
+	resp, err = e.do(logical.ReadOperation, "token/ent", nil)
+	requireUserError(t, resp, err, `role "ent"`, `enterprise "octo-business" (installation 1004) is beyond the mount's ceiling`, "allowed_installation_ids is 1001")
+	if n := e.mints(); n != 0 {
+		t.Fatalf("GitHub received %d token requests for an enterprise beyond the ceiling", n)
+	}
+
+	e.mustWrite("config", map[string]any{fieldAllowedInstallationIDs: []any{idOf(e.sample.OrgInstallationID), "1004"}, fieldRequireExplicitScope: true})
+	if got := e.mint("ent").Data[fieldInstallationID]; got != int64(1004) {
+		t.Fatalf("minted for installation %v, want the enterprise's 1004", got)
+	}
+	resp, err = e.do(logical.CreateOperation, "roles/ent-all", map[string]any{fieldEnterprise: testEnterprise})
+	requireUserError(t, resp, err, "no permissions are named", "require_explicit_scope=true")
+}

@@ -44,6 +44,14 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if err != nil {
 		return installationFailure(app, name, t, err)
 	}
+	if t.enterprise != "" {
+		// The ceiling allows an enterprise by its installation's ID, known
+		// only now.
+		t.installationID = installationID
+		if sc, err = app.config.Ceiling.mintScope(name, r, t, sc); err != nil {
+			return logical.ErrorResponse(err.Error()), nil
+		}
+	}
 	tok, sent, err := b.mint(ctx, app, installationID, sc)
 	if err != nil {
 		return mintFailure(app, name, t, installationID, sent, err)
