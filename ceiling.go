@@ -64,9 +64,10 @@ type reach struct {
 }
 
 // checkRole reports the first way a role is beyond the ceiling. An owner
-// template is checked once it is resolved, at mint (clampOrRefuse).
+// template is checked once it is resolved, at mint (clampOrRefuse), unless
+// the ceiling allows no owner at all.
 func (c ceiling) checkRole(r reach) error {
-	if !scope.IsTemplate(r.Owner) {
+	if !scope.IsTemplate(r.Owner) || len(c.AllowedOwners) == 0 {
 		if err := c.checkTarget(r); err != nil {
 			return err
 		}

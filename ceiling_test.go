@@ -135,6 +135,9 @@ func TestCeiling_OwnerTemplateCheckedOnceResolved(t *testing.T) {
 	if _, err := c.clampOrRefuse(reach{Owner: tpl}); err == nil {
 		t.Fatal("an unresolved template reached the mint check and passed")
 	}
+	// Under a ceiling that allows no owner, no caller could ever mint.
+	idsOnly := ceiling{AllowedInstallationIDs: []int64{1001}}
+	requireVerdict(t, idsOnly, reach{Owner: tpl}, []string{"owner", "allowed_owners names none", "allowed_installation_ids is 1001"})
 }
 
 func TestCeiling_RequireExplicitScope(t *testing.T) {
