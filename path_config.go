@@ -324,6 +324,9 @@ func mergeConfig(stored *appConfig, d *framework.FieldData) (*appConfig, error) 
 		return nil, fmt.Errorf("base_url %w, or set %s=true if the network path is trusted (loopback hosts need neither)", err, fieldInsecureAllowHTTP)
 	}
 	if err := checkAPIVersionAt(cfg.APIVersion, cfg.BaseURL); err != nil {
+		if _, written := d.Raw[fieldAPIVersion]; !written {
+			return nil, fmt.Errorf("the stored %w", err) // an earlier write set it
+		}
 		return nil, err
 	}
 	return cfg, nil
@@ -368,7 +371,7 @@ func checkAPIVersionAt(version, baseURL string) error {
 			}
 		}
 	}
-	return fmt.Errorf("api_version %s is not served at base_url %s (%s, which serves %s by GitHub's REST API descriptions): leave api_version out or set it to %s",
+	return fmt.Errorf("api_version %s is not served at base_url %s (%s, which serves %s by GitHub's REST API descriptions): set api_version=%s in the same write",
 		version, baseURL, describeProducts(at), strings.Join(known, ", "), ghclient.DefaultAPIVersion)
 }
 
