@@ -189,7 +189,7 @@ func (c ceiling) checkPermissions(perms map[string]string) error {
 
 // ceilingFields are the config's fields that set the ceiling. Lists take
 // the scope fields' forms (a list, or a string naming one item); * alone
-// lifts a limit.
+// clears one (everyClears).
 func ceilingFields() map[string]*framework.FieldSchema {
 	return map[string]*framework.FieldSchema{
 		fieldMaxPermissions: {
@@ -200,11 +200,11 @@ func ceilingFields() map[string]*framework.FieldSchema {
 		fieldAllowedOwners: {
 			Type: framework.TypeStringSlice,
 			Description: "Ceiling: the GitHub owners (organization or user logins) roles may target by owner; an owner template is checked for each caller once resolved. " +
-				"With this or allowed_installation_ids set, a role must target one of them. * alone: any (the default).",
+				"With this or allowed_installation_ids set, a role must target one of them. * alone: none (the default); any installation only when allowed_installation_ids names none either.",
 		},
 		fieldAllowedInstallationIDs: {
 			Type:        framework.TypeStringSlice,
-			Description: `Ceiling: the installation IDs (strings of digits, "12345") roles may target by installation_id, or by enterprise (checked once the slug is resolved). With this or allowed_owners set, a role must target one of them. * alone: any (the default).`,
+			Description: `Ceiling: the installation IDs (strings of digits, "12345") roles may target by installation_id, or by enterprise (checked once the slug is resolved). With this or allowed_owners set, a role must target one of them. * alone: none (the default); any installation only when allowed_owners names none either.`,
 		},
 		fieldRequireExplicitScope: {
 			Type:        framework.TypeBool,
@@ -213,8 +213,16 @@ func ceilingFields() map[string]*framework.FieldSchema {
 	}
 }
 
+// everyClears says what * does to each list of the ceiling. The two lists
+// of installations are one limit: clearing one leaves roles the other.
+var everyClears = map[string]string{
+	fieldMaxPermissions:         "lifts the limit",
+	fieldAllowedOwners:          "clears the list; roles may target any installation once " + fieldAllowedInstallationIDs + " names none either",
+	fieldAllowedInstallationIDs: "clears the list; roles may target any installation once " + fieldAllowedOwners + " names none either",
+}
+
 // ceilingList reads one list field of the ceiling: nil, false when the
-// write leaves it out; nil, true for * (the limit lifted).
+// write leaves it out; nil, true for * (the list cleared).
 func ceilingList(d *framework.FieldData, field, example string) (items []string, present bool, err error) {
 	raw, ok := d.Raw[field]
 	if !ok {
@@ -223,11 +231,11 @@ func ceilingList(d *framework.FieldData, field, example string) (items []string,
 	items, err = scope.ParseList(field, raw, example)
 	switch {
 	case errors.Is(err, scope.ErrNamesNothing):
-		return nil, true, fmt.Errorf("%s names nothing: write %s=%s to lift the limit", field, field, scope.Every)
+		return nil, true, fmt.Errorf("%s names nothing: write %s=%s, which %s", field, field, scope.Every, everyClears[field])
 	case err != nil:
 		return nil, true, err
 	case slices.Contains(items, scope.Every) && len(items) > 1:
-		return nil, true, fmt.Errorf("%s: %s stands alone: it lifts the limit", field, scope.Every)
+		return nil, true, fmt.Errorf("%s: %s stands alone: it %s", field, scope.Every, everyClears[field])
 	case slices.Contains(items, scope.Every):
 		return nil, true, nil
 	}

@@ -247,7 +247,11 @@ func TestCeilingConfig_WriteReadUpdateClear(t *testing.T) {
 	}
 	// An empty value is no value: * lifts a limit.
 	resp, err := e.do(logical.UpdateOperation, "config", map[string]any{fieldAllowedOwners: ""})
-	requireUserError(t, resp, err, "allowed_owners names nothing", "allowed_owners=*")
+	requireUserError(t, resp, err, "allowed_owners names nothing", "allowed_owners=*", "any installation once allowed_installation_ids names none either")
+	// * clears one list of installations; the other still limits roles.
+	e.mustWrite("config", map[string]any{fieldAllowedOwners: "*"})
+	resp, err = e.do(logical.CreateOperation, "roles/octocat", map[string]any{fieldOwner: "octocat", fieldPermissions: "contents=read"})
+	requireUserError(t, resp, err, `owner "octocat"`, "allowed_owners names none", "allowed_installation_ids is 1001")
 	e.mustWrite("config", map[string]any{fieldMaxPermissions: "*", fieldAllowedOwners: "*", fieldAllowedInstallationIDs: []any{"*"}, fieldRequireExplicitScope: false})
 	if c, err := readCeiling(context.Background(), e.storage); err != nil || !reflect.DeepEqual(c, ceiling{}) {
 		t.Fatalf("after clearing: %+v, %v; want no ceiling", c, err)
