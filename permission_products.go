@@ -17,10 +17,15 @@ import (
 // descriptions: a role asking for custom_properties_for_organizations
 // cannot mint on GitHub Enterprise Server, which does not have it. They
 // are warnings, not errors: the plugin does not know which release a
-// server runs, and a later one may have added the permission.
-func productWarnings(baseURL string, perms map[string]string) []string {
+// server runs, and a later one may have added the permission. An
+// enterprise's installation is never github.com's, which has no
+// enterprises.
+func productWarnings(baseURL string, enterprise bool, perms map[string]string) []string {
 	at := ghclient.ProductsAt(baseURL)
-	if at == nil {
+	if enterprise {
+		at = slices.DeleteFunc(at, func(p ghclient.Product) bool { return p == ghclient.GitHubCom })
+	}
+	if len(at) == 0 {
 		return nil // the URL does not tell which product it is
 	}
 	var warnings []string
@@ -84,5 +89,5 @@ func rolePermissionWarnings(ctx context.Context, s logical.Storage, r *role) ([]
 	if err := entry.DecodeJSON(&cfg); err != nil {
 		return nil, fmt.Errorf("decoding stored config: %w", err)
 	}
-	return productWarnings(cfg.BaseURL, r.Permissions), nil
+	return productWarnings(cfg.BaseURL, r.Enterprise != "", r.Permissions), nil
 }

@@ -103,3 +103,20 @@ func TestRefusingProductsNamesOtherLevels(t *testing.T) {
 		t.Errorf("refusingProducts = %q, want %q", got, want)
 	}
 }
+
+// Enterprises exist on GitHub Enterprise Cloud, not on github.com: at
+// https://api.github.com an enterprise role's installation is GHEC's, and
+// an enterprise permission draws no warning about github.com; an owner's
+// installation may be either.
+func TestRoles_EnterpriseRoleIsGHECAtAPIGitHubCom(t *testing.T) {
+	e := newUnconfiguredEnv(t)
+	e.mustWrite("config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: ghclient.DefaultBaseURL})
+	perms := "enterprise_organization_installations=write"
+	if resp := e.mustWrite("roles/ent", map[string]any{fieldEnterprise: testEnterprise, fieldPermissions: perms}); resp != nil && len(resp.Warnings) > 0 {
+		t.Errorf("enterprise role at %s: warnings %q", ghclient.DefaultBaseURL, resp.Warnings)
+	}
+	resp := e.mustWrite("roles/org", map[string]any{fieldOwner: "acme", fieldPermissions: perms})
+	if resp == nil || len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "github.com (no such permission)") {
+		t.Errorf("owner role at %s: warnings %v, want one naming github.com", ghclient.DefaultBaseURL, resp)
+	}
+}
