@@ -397,22 +397,9 @@ func (b *backend) warnRolesBeyond(ctx context.Context, s logical.Storage, stored
 	if stored != nil && reflect.DeepEqual(stored.Ceiling, c) {
 		return warnings, nil
 	}
-	names, err := s.List(ctx, roleStoragePrefix)
-	if err != nil {
-		return nil, err
-	}
-	var beyond []string
-	for _, name := range names {
-		r, err := b.loadRole(ctx, s, name)
-		if err != nil {
-			return nil, err
-		}
-		if r != nil && c.checkRole(r.reach()) != nil {
-			beyond = append(beyond, name)
-		}
-	}
-	if len(beyond) == 0 {
-		return warnings, nil
+	beyond, err := b.rolesWhere(ctx, s, func(r *role) bool { return c.checkRole(r.reach()) != nil })
+	if err != nil || len(beyond) == 0 {
+		return warnings, err
 	}
 	return append(warnings, fmt.Sprintf("roles beyond the ceiling mint nothing until they are changed: %s (vault read <mount>/roles/<name> shows each)",
 		quote.List(beyond))), nil

@@ -238,6 +238,9 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if warnings, err = b.warnRolesBeyond(ctx, req.Storage, stored, cfg.Ceiling, warnings); err != nil {
 		return nil, err
 	}
+	if warnings, err = b.warnRolesUnaccepted(ctx, req.Storage, stored, cfg, warnings); err != nil {
+		return nil, err
+	}
 	entry, err := logical.StorageEntryJSON(configStoragePath, cfg)
 	if err != nil {
 		return nil, err

@@ -73,6 +73,23 @@ func orNone(items []string) string {
 	return strings.Join(items, ", ")
 }
 
+// warnRolesUnaccepted adds to warnings the stored roles with permissions
+// that the products at a config write's new base_url may not accept: they
+// were written under another base_url, or none. b.lock must be held for
+// writing.
+func (b *backend) warnRolesUnaccepted(ctx context.Context, s logical.Storage, stored, cfg *appConfig, warnings []string) ([]string, error) {
+	at := ghclient.ProductsAt(cfg.BaseURL)
+	if at == nil || (stored != nil && stored.BaseURL == cfg.BaseURL) {
+		return warnings, nil
+	}
+	names, err := b.rolesWhere(ctx, s, func(r *role) bool { return productWarnings(cfg.BaseURL, r.Enterprise != "", r.Permissions) != nil })
+	if err != nil || len(names) == 0 {
+		return warnings, err
+	}
+	return append(warnings, fmt.Sprintf("roles with permissions that base_url %s (%s) may not accept, by GitHub's REST API descriptions: %s (vault read <mount>/roles/<name> shows each role's permissions; writing them again names the products that accept each)",
+		cfg.BaseURL, describeProducts(at), quote.List(names))), nil
+}
+
 // rolePermissionWarnings are the product warnings for a role written under
 // the stored config's base_url; none before the engine is configured.
 func rolePermissionWarnings(ctx context.Context, s logical.Storage, r *role) ([]string, error) {

@@ -120,3 +120,28 @@ func TestRoles_EnterpriseRoleIsGHECAtAPIGitHubCom(t *testing.T) {
 		t.Errorf("owner role at %s: warnings %v, want one naming github.com", ghclient.DefaultBaseURL, resp)
 	}
 }
+
+// A config write that moves base_url to a product warns about the roles
+// already written whose permissions that product may not accept: they
+// were checked against the old base_url, or none.
+func TestConfig_BaseURLChangeWarnsAboutRolesItsProductsMayRefuse(t *testing.T) {
+	e := newRoleEnv(t, map[string]any{fieldPermissions: []any{"contents=read", "custom_properties_for_organizations=read"}})
+	e.mustWrite("roles/plain", map[string]any{fieldOwner: "acme", fieldPermissions: "contents=read"})
+	ghes := e.emulator.URL() + "/api/v3"
+	resp := e.mustWrite("config", map[string]any{fieldBaseURL: ghes, fieldPrivateKey: pkcs1PEM(e.key)})
+	if resp == nil || len(resp.Warnings) != 1 {
+		t.Fatalf("moving base_url to %s: warnings %v, want one", ghes, resp)
+	}
+	for _, want := range []string{"base_url " + ghes, "GitHub Enterprise Server", "ci", "vault read <mount>/roles/<name>"} {
+		if !strings.Contains(resp.Warnings[0], want) {
+			t.Errorf("warning %q does not say %q", resp.Warnings[0], want)
+		}
+	}
+	if strings.Contains(resp.Warnings[0], "plain") {
+		t.Errorf("warning %q names a role every product accepts", resp.Warnings[0])
+	}
+	// A write that leaves base_url as it was says nothing more.
+	if resp := e.mustWrite("config", map[string]any{fieldTokenFormat: "classic"}); resp != nil && len(resp.Warnings) > 0 {
+		t.Errorf("a write keeping base_url warns %q", resp.Warnings)
+	}
+}
