@@ -81,11 +81,15 @@ func TestConfig_APIVersionRefusedWhereNotServed(t *testing.T) {
 	e := newTestEnv(t)
 	ghes := e.emulator.URL() + "/api/v3"
 	resp, err := e.do(logical.UpdateOperation, "config", map[string]any{fieldAPIVersion: ghemu.APIVersion2026, fieldBaseURL: ghes, fieldPrivateKey: pkcs1PEM(e.key)})
-	requireUserError(t, resp, err, "api_version 2026-03-10", ghes, "GitHub Enterprise Server", "set it to 2022-11-28")
+	requireUserError(t, resp, err, "api_version 2026-03-10", ghes, "GitHub Enterprise Server", "set api_version=2022-11-28 in the same write")
 
+	// Set in an earlier write, the version stays: leaving it out is no fix.
 	e.mustWrite("config", map[string]any{fieldAPIVersion: ghemu.APIVersion2026})
 	resp, err = e.do(logical.UpdateOperation, "config", map[string]any{fieldBaseURL: ghes, fieldPrivateKey: pkcs1PEM(e.key)})
-	requireUserError(t, resp, err, "api_version 2026-03-10", "GitHub Enterprise Server")
+	requireUserError(t, resp, err, "the stored api_version 2026-03-10", "GitHub Enterprise Server", "set api_version=2022-11-28 in the same write")
+	if strings.Contains(resp.Error().Error(), "leave api_version out") {
+		t.Errorf("the error tells to leave out the api_version the write left out: %v", resp.Error())
+	}
 
 	e.mustWrite("config", map[string]any{fieldAPIVersion: ghemu.APIVersion2022, fieldBaseURL: ghes, fieldPrivateKey: pkcs1PEM(e.key)})
 	e.mustWrite("roles/ci", map[string]any{fieldInstallationID: idOf(e.sample.OrgInstallationID)})

@@ -39,7 +39,8 @@ type ceiling struct {
 	// AllowedOwners and AllowedInstallationIDs are the installations roles
 	// may target: a role by owner must name one of AllowedOwners (compared
 	// case-insensitively, as GitHub compares logins), a role by
-	// installation_id one of AllowedInstallationIDs. Both empty: any.
+	// installation_id or by enterprise (once resolved) one of
+	// AllowedInstallationIDs. Both empty: any.
 	AllowedOwners          []string `json:"allowed_owners,omitempty"`
 	AllowedInstallationIDs []int64  `json:"allowed_installation_ids,omitempty"`
 	// RequireExplicitScope refuses a role that names no repositories or no
@@ -51,20 +52,23 @@ type ceiling struct {
 // reach is what a role, or one token about to be minted, would reach, in
 // plain values: repositories as the role holds them (names, patterns,
 // templates), the owner as a login, a template (in a role only) or "" for
-// a role by installation_id.
+// a role by installation_id or enterprise. An enterprise role's
+// InstallationID is 0 until GitHub has resolved its slug.
 type reach struct {
 	Permissions    map[string]string
 	Repositories   []string
 	RepositoryIDs  []int64
 	Owner          string
+	Enterprise     string
 	InstallationID int64
 }
 
 // checkRole reports the first way a role is beyond the ceiling. An owner
-// template is checked once it is resolved, at mint (clampOrRefuse).
+// template is checked once it is resolved, at mint (clampOrRefuse), unless
+// the ceiling allows no owner at all.
 func (c ceiling) checkRole(r reach) error {
-	if !scope.IsTemplate(r.Owner) {
-		if err := c.checkTarget(r.Owner, r.InstallationID); err != nil {
+	if !scope.IsTemplate(r.Owner) || len(c.AllowedOwners) == 0 {
+		if err := c.checkTarget(r); err != nil {
 			return err
 		}
 	}
@@ -80,7 +84,7 @@ func (c ceiling) checkRole(r reach) error {
 // permission of the installation; under max_permissions they become the
 // ceiling's own, which GitHub then grants exactly.
 func (c ceiling) clampOrRefuse(r reach) (map[string]string, error) {
-	if err := c.checkTarget(r.Owner, r.InstallationID); err != nil {
+	if err := c.checkTarget(r); err != nil {
 		return nil, err
 	}
 	if err := c.checkExplicit(r); err != nil {
@@ -101,20 +105,41 @@ func (c ceiling) limitsTargets() bool {
 	return len(c.AllowedOwners) > 0 || len(c.AllowedInstallationIDs) > 0
 }
 
-func (c ceiling) checkTarget(owner string, installationID int64) error {
-	if !c.limitsTargets() {
+func (c ceiling) checkTarget(r reach) error {
+	switch {
+	case !c.limitsTargets():
 		return nil
-	}
-	if owner != "" {
-		if slices.ContainsFunc(c.AllowedOwners, func(allowed string) bool { return strings.EqualFold(allowed, owner) }) {
+	case r.Enterprise != "":
+		return c.checkEnterprise(r.Enterprise, r.InstallationID)
+	case r.Owner != "":
+		if slices.ContainsFunc(c.AllowedOwners, func(allowed string) bool { return strings.EqualFold(allowed, r.Owner) }) {
 			return nil
 		}
-		return fmt.Errorf("owner %s is beyond the mount's ceiling: %s; %s", quote.Input(owner), c.describeOwners(), c.describeInstallationIDs())
-	}
-	if slices.Contains(c.AllowedInstallationIDs, installationID) {
+		return fmt.Errorf("owner %s is beyond the mount's ceiling: %s; %s", quote.Input(r.Owner), c.describeOwners(), c.describeInstallationIDs())
+	case slices.Contains(c.AllowedInstallationIDs, r.InstallationID):
 		return nil
 	}
-	return fmt.Errorf("installation_id %d is beyond the mount's ceiling: %s; %s", installationID, c.describeInstallationIDs(), c.describeOwners())
+	return fmt.Errorf("installation_id %d is beyond the mount's ceiling: %s; %s", r.InstallationID, c.describeInstallationIDs(), c.describeOwners())
+}
+
+// checkEnterprise checks an enterprise role, which names its installation
+// by the enterprise's slug: the ceiling allows it by the installation's
+// ID, known once GitHub has resolved the slug (0 before, when only a
+// ceiling that names no installation ID can refuse it).
+func (c ceiling) checkEnterprise(slug string, installationID int64) error {
+	if len(c.AllowedInstallationIDs) > 0 && (installationID == 0 || slices.Contains(c.AllowedInstallationIDs, installationID)) {
+		return nil
+	}
+	what := "enterprise " + quote.Input(slug)
+	if installationID != 0 {
+		what += fmt.Sprintf(" (installation %d)", installationID)
+	}
+	allowed := fieldAllowedInstallationIDs + " names none"
+	if len(c.AllowedInstallationIDs) > 0 {
+		allowed = fieldAllowedInstallationIDs + " is " + quote.List(c.AllowedInstallationIDs)
+	}
+	return fmt.Errorf("%s is beyond the mount's ceiling: an enterprise's installation is allowed by its ID, and %s: add the ID there (vault list <mount>/installations shows it)",
+		what, allowed)
 }
 
 func (c ceiling) describeOwners() string {
@@ -138,7 +163,8 @@ func (c ceiling) checkExplicit(r reach) error {
 	case len(r.Permissions) == 0:
 		return fmt.Errorf("no permissions are named, which would mean every permission of the installation, and the mount's ceiling has %s=true: name them, e.g. permissions=contents=read",
 			fieldRequireExplicitScope)
-	case len(r.Repositories) == 0 && len(r.RepositoryIDs) == 0:
+	case len(r.Repositories) == 0 && len(r.RepositoryIDs) == 0 && r.Enterprise == "":
+		// An enterprise's installation has no repositories to name.
 		return fmt.Errorf("no repositories are named, which would mean every repository of the installation, and the mount's ceiling has %s=true: name them or a pattern, e.g. repositories=api or repositories=team-a-*",
 			fieldRequireExplicitScope)
 	}
@@ -163,7 +189,7 @@ func (c ceiling) checkPermissions(perms map[string]string) error {
 
 // ceilingFields are the config's fields that set the ceiling. Lists take
 // the scope fields' forms (a list, or a string naming one item); * alone
-// lifts a limit.
+// clears one (everyClears).
 func ceilingFields() map[string]*framework.FieldSchema {
 	return map[string]*framework.FieldSchema{
 		fieldMaxPermissions: {
@@ -174,21 +200,29 @@ func ceilingFields() map[string]*framework.FieldSchema {
 		fieldAllowedOwners: {
 			Type: framework.TypeStringSlice,
 			Description: "Ceiling: the GitHub owners (organization or user logins) roles may target by owner; an owner template is checked for each caller once resolved. " +
-				"With this or allowed_installation_ids set, a role must target one of them. * alone: any (the default).",
+				"With this or allowed_installation_ids set, a role must target one of them. * alone: none (the default); any installation only when allowed_installation_ids names none either.",
 		},
 		fieldAllowedInstallationIDs: {
 			Type:        framework.TypeStringSlice,
-			Description: `Ceiling: the installation IDs (strings of digits, "12345") roles may target by installation_id. With this or allowed_owners set, a role must target one of them. * alone: any (the default).`,
+			Description: `Ceiling: the installation IDs (strings of digits, "12345") roles may target by installation_id, or by enterprise (checked once the slug is resolved). With this or allowed_owners set, a role must target one of them. * alone: none (the default); any installation only when allowed_owners names none either.`,
 		},
 		fieldRequireExplicitScope: {
 			Type:        framework.TypeBool,
-			Description: "Ceiling: refuse roles that name no repositories or no permissions (which would reach every one of the installation). Default false.",
+			Description: "Ceiling: refuse roles that name no repositories or no permissions (which would reach every one of the installation); an enterprise role, whose installation has no repositories, must name its permissions. Default false.",
 		},
 	}
 }
 
+// everyClears says what * does to each list of the ceiling. The two lists
+// of installations are one limit: clearing one leaves roles the other.
+var everyClears = map[string]string{
+	fieldMaxPermissions:         "lifts the limit",
+	fieldAllowedOwners:          "clears the list; roles may target any installation once " + fieldAllowedInstallationIDs + " names none either",
+	fieldAllowedInstallationIDs: "clears the list; roles may target any installation once " + fieldAllowedOwners + " names none either",
+}
+
 // ceilingList reads one list field of the ceiling: nil, false when the
-// write leaves it out; nil, true for * (the limit lifted).
+// write leaves it out; nil, true for * (the list cleared).
 func ceilingList(d *framework.FieldData, field, example string) (items []string, present bool, err error) {
 	raw, ok := d.Raw[field]
 	if !ok {
@@ -197,11 +231,11 @@ func ceilingList(d *framework.FieldData, field, example string) (items []string,
 	items, err = scope.ParseList(field, raw, example)
 	switch {
 	case errors.Is(err, scope.ErrNamesNothing):
-		return nil, true, fmt.Errorf("%s names nothing: write %s=%s to lift the limit", field, field, scope.Every)
+		return nil, true, fmt.Errorf("%s names nothing: write %s=%s, which %s", field, field, scope.Every, everyClears[field])
 	case err != nil:
 		return nil, true, err
 	case slices.Contains(items, scope.Every) && len(items) > 1:
-		return nil, true, fmt.Errorf("%s: %s stands alone: it lifts the limit", field, scope.Every)
+		return nil, true, fmt.Errorf("%s: %s stands alone: it %s", field, scope.Every, everyClears[field])
 	case slices.Contains(items, scope.Every):
 		return nil, true, nil
 	}
@@ -296,7 +330,7 @@ func (c ceiling) responseData() map[string]any {
 // reach is what the stored role would reach, templates unresolved.
 func (r *role) reach() reach {
 	return reach{Permissions: r.Permissions, Repositories: r.Repositories, RepositoryIDs: r.RepositoryIDs,
-		Owner: r.Owner, InstallationID: r.InstallationID}
+		Owner: r.Owner, Enterprise: r.Enterprise, InstallationID: r.InstallationID}
 }
 
 // mintScope is the scope a token for role name is minted with, for a
@@ -310,12 +344,34 @@ func (c ceiling) mintScope(name string, r *role, t target, sc scope.Scope) (scop
 			"Rewrite the role inside the ceiling (vault write <mount>/roles/%s ...), or raise the ceiling at <mount>/config", name, err, name)
 	}
 	perms, err := c.clampOrRefuse(reach{Permissions: sc.Permissions, Repositories: sc.Repositories, RepositoryIDs: sc.RepositoryIDs,
-		Owner: t.owner, InstallationID: t.installationID})
+		Owner: t.owner, Enterprise: t.enterprise, InstallationID: t.installationID})
 	if err != nil {
 		return scope.Scope{}, fmt.Errorf("role %q: %w", name, err)
 	}
 	sc.Permissions = perms
 	return sc, nil
+}
+
+// ceilingHolds checks a token just minted with sc, as mintScope made it
+// under the ceiling of minted's config, against the ceiling in force now:
+// a config write may have set another while GitHub minted, and it returned
+// before the token existed. A token beyond it is a *scopeError.
+func (b *backend) ceilingHolds(ctx context.Context, s logical.Storage, minted *appClient, name string, r *role, t target, sc scope.Scope) error {
+	now, err := b.getClient(ctx, s)
+	if err != nil || now == nil || now == minted {
+		return err
+	}
+	again, err := now.config.Ceiling.mintScope(name, r, t, sc)
+	switch {
+	case err != nil:
+		return &scopeError{err}
+	case len(sc.Permissions) == 0 && len(again.Permissions) > 0:
+		// Asked for none, the token has every permission of the
+		// installation: more than the ceiling set meanwhile.
+		return &scopeError{fmt.Errorf("role %q: the mount's ceiling changed while the token was minted, and the token, which had every permission of the installation, is beyond its %s (%s): read the token again",
+			name, fieldMaxPermissions, scope.DescribePermissions(again.Permissions))}
+	}
+	return nil
 }
 
 // readCeiling reads the ceiling from the stored config, without parsing
@@ -341,22 +397,9 @@ func (b *backend) warnRolesBeyond(ctx context.Context, s logical.Storage, stored
 	if stored != nil && reflect.DeepEqual(stored.Ceiling, c) {
 		return warnings, nil
 	}
-	names, err := s.List(ctx, roleStoragePrefix)
-	if err != nil {
-		return nil, err
-	}
-	var beyond []string
-	for _, name := range names {
-		r, err := b.loadRole(ctx, s, name)
-		if err != nil {
-			return nil, err
-		}
-		if r != nil && c.checkRole(r.reach()) != nil {
-			beyond = append(beyond, name)
-		}
-	}
-	if len(beyond) == 0 {
-		return warnings, nil
+	beyond, err := b.rolesWhere(ctx, s, func(r *role) bool { return c.checkRole(r.reach()) != nil })
+	if err != nil || len(beyond) == 0 {
+		return warnings, err
 	}
 	return append(warnings, fmt.Sprintf("roles beyond the ceiling mint nothing until they are changed: %s (vault read <mount>/roles/<name> shows each)",
 		quote.List(beyond))), nil

@@ -135,6 +135,9 @@ func TestCeiling_OwnerTemplateCheckedOnceResolved(t *testing.T) {
 	if _, err := c.clampOrRefuse(reach{Owner: tpl}); err == nil {
 		t.Fatal("an unresolved template reached the mint check and passed")
 	}
+	// Under a ceiling that allows no owner, no caller could ever mint.
+	idsOnly := ceiling{AllowedInstallationIDs: []int64{1001}}
+	requireVerdict(t, idsOnly, reach{Owner: tpl}, []string{"owner", "allowed_owners names none", "allowed_installation_ids is 1001"})
 }
 
 func TestCeiling_RequireExplicitScope(t *testing.T) {
@@ -244,7 +247,11 @@ func TestCeilingConfig_WriteReadUpdateClear(t *testing.T) {
 	}
 	// An empty value is no value: * lifts a limit.
 	resp, err := e.do(logical.UpdateOperation, "config", map[string]any{fieldAllowedOwners: ""})
-	requireUserError(t, resp, err, "allowed_owners names nothing", "allowed_owners=*")
+	requireUserError(t, resp, err, "allowed_owners names nothing", "allowed_owners=*", "any installation once allowed_installation_ids names none either")
+	// * clears one list of installations; the other still limits roles.
+	e.mustWrite("config", map[string]any{fieldAllowedOwners: "*"})
+	resp, err = e.do(logical.CreateOperation, "roles/octocat", map[string]any{fieldOwner: "octocat", fieldPermissions: "contents=read"})
+	requireUserError(t, resp, err, `owner "octocat"`, "allowed_owners names none", "allowed_installation_ids is 1001")
 	e.mustWrite("config", map[string]any{fieldMaxPermissions: "*", fieldAllowedOwners: "*", fieldAllowedInstallationIDs: []any{"*"}, fieldRequireExplicitScope: false})
 	if c, err := readCeiling(context.Background(), e.storage); err != nil || !reflect.DeepEqual(c, ceiling{}) {
 		t.Fatalf("after clearing: %+v, %v; want no ceiling", c, err)
@@ -422,4 +429,91 @@ func TestCeilingMint_RequireExplicitScope(t *testing.T) {
 	if got := e.tokenScope(e.mint("ci")).RepositoryNames; !reflect.DeepEqual(got, []string{"web"}) {
 		t.Fatalf("the explicit role's token reaches %v", got)
 	}
+}
+
+// holdMints holds each token request until release is closed, after
+// telling arrived: a config write then lands while GitHub mints.
+type holdMints struct {
+	next             http.RoundTripper
+	arrived, release chan struct{}
+}
+
+func (h *holdMints) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/access_tokens") {
+		h.arrived <- struct{}{}
+		<-h.release
+	}
+	return h.next.RoundTrip(req)
+}
+
+// A ceiling set while GitHub mints a token holds for that token: the
+// config write returned before GitHub minted it, so the token is checked
+// against that ceiling and revoked when beyond, whatever the role asked
+// (named permissions, or none: every permission of the installation).
+func TestCeilingMint_ACeilingSetWhileMintingHolds(t *testing.T) {
+	for name, tc := range map[string]struct {
+		role  map[string]any
+		wants []string // nil: inside the new ceiling
+	}{
+		"named permissions":  {map[string]any{fieldPermissions: "contents=write"}, []string{`role "ci" mints nothing until it is changed`, "contents=write", "max_permissions"}},
+		"every permission":   {nil, []string{`role "ci"`, "every permission of the installation", "max_permissions (contents=read, metadata=read)", "read the token again"}},
+		"inside the ceiling": {map[string]any{fieldPermissions: "contents=read"}, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newRoleEnv(t, tc.role)
+			hold := &holdMints{next: e.b.httpClient.Transport, arrived: make(chan struct{}), release: make(chan struct{})}
+			e.b.httpClient = &http.Client{Transport: hold}
+			minted := make(chan *logical.Response)
+			go func() {
+				resp, err := e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.ReadOperation, Path: "token/ci", Storage: e.storage})
+				if err != nil {
+					t.Error(err)
+				}
+				minted <- resp
+			}()
+			<-hold.arrived
+			e.mustWrite("config", map[string]any{fieldMaxPermissions: []any{"contents=read", "metadata=read"}})
+			close(hold.release)
+			resp := <-minted
+			if tc.wants == nil {
+				requireOK(t, resp, nil)
+				e.requireRevokes(resp, "token not revoked")
+			} else {
+				requireUserError(t, resp, nil, tc.wants...)
+			}
+			e.requireMintedNoneLive(1)
+		})
+	}
+}
+
+// An enterprise role names its installation by slug; a ceiling on targets
+// allows it by the installation's ID, once GitHub has resolved the slug.
+// Its installation has no repositories, so require_explicit_scope asks it
+// for permissions only.
+func TestCeilingEnterprise_AllowedByItsInstallationID(t *testing.T) {
+	e := ceilingEnv(t, map[string]any{fieldAllowedOwners: "acme"})
+	e.addEnterpriseInstallation(1004)
+	enterpriseRole := map[string]any{fieldEnterprise: testEnterprise, fieldPermissions: "enterprise_administration=read"}
+	before := storageSnapshot(t, e.storage)
+	resp, err := e.do(logical.CreateOperation, "roles/ent", enterpriseRole)
+	requireUserError(t, resp, err, `enterprise "octo-business" is beyond the mount's ceiling`, "allowed_installation_ids names none", "vault list <mount>/installations")
+	if strings.Contains(resp.Error().Error(), "installation_id 0") {
+		t.Errorf("the error names an installation_id the role does not have: %v", resp.Error())
+	}
+	requireSameStorage(t, before, storageSnapshot(t, e.storage))
+
+	e.mustWrite("config", map[string]any{fieldAllowedInstallationIDs: idOf(e.sample.OrgInstallationID)})
+	e.mustWrite("roles/ent", enterpriseRole)
+	resp, err = e.do(logical.ReadOperation, "token/ent", nil)
+	requireUserError(t, resp, err, `role "ent"`, `enterprise "octo-business" (installation 1004) is beyond the mount's ceiling`, "allowed_installation_ids is 1001")
+	if n := e.mints(); n != 0 {
+		t.Fatalf("GitHub received %d token requests for an enterprise beyond the ceiling", n)
+	}
+
+	e.mustWrite("config", map[string]any{fieldAllowedInstallationIDs: []any{idOf(e.sample.OrgInstallationID), "1004"}, fieldRequireExplicitScope: true})
+	if got := e.mint("ent").Data[fieldInstallationID]; got != int64(1004) {
+		t.Fatalf("minted for installation %v, want the enterprise's 1004", got)
+	}
+	resp, err = e.do(logical.CreateOperation, "roles/ent-all", map[string]any{fieldEnterprise: testEnterprise})
+	requireUserError(t, resp, err, "no permissions are named", "require_explicit_scope=true")
 }

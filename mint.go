@@ -44,6 +44,14 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if err != nil {
 		return installationFailure(app, name, t, err)
 	}
+	if t.enterprise != "" {
+		// The ceiling allows an enterprise by its installation's ID, known
+		// only now.
+		t.installationID = installationID
+		if sc, err = app.config.Ceiling.mintScope(name, r, t, sc); err != nil {
+			return logical.ErrorResponse(err.Error()), nil
+		}
+	}
 	tok, sent, err := b.mint(ctx, app, installationID, sc)
 	if err != nil {
 		return mintFailure(app, name, t, installationID, sent, err)
@@ -51,6 +59,14 @@ func (b *backend) mintToken(ctx context.Context, req *logical.Request, name stri
 	if err := scope.CheckSpelling(sent.Repositories, sent.RepositoryIDs, tok.Repositories); err != nil {
 		app.api.Discard(tok.Token, installationID, "a token for a repository spelled otherwise than asked")
 		return logical.ErrorResponse("role %q: %s", name, err), nil
+	}
+	if err := b.ceilingHolds(ctx, req.Storage, app, name, r, t, sc); err != nil {
+		app.api.Discard(tok.Token, installationID, "a token beyond a ceiling set while it was minted")
+		var refused *scopeError
+		if errors.As(err, &refused) {
+			return logical.ErrorResponse(err.Error()), nil
+		}
+		return nil, err
 	}
 	// A sent mint completes even when the caller has left meanwhile, and
 	// Vault drops the response of a cancelled request: the token would live

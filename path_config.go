@@ -238,6 +238,9 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if warnings, err = b.warnRolesBeyond(ctx, req.Storage, stored, cfg.Ceiling, warnings); err != nil {
 		return nil, err
 	}
+	if warnings, err = b.warnRolesUnaccepted(ctx, req.Storage, stored, cfg, warnings); err != nil {
+		return nil, err
+	}
 	entry, err := logical.StorageEntryJSON(configStoragePath, cfg)
 	if err != nil {
 		return nil, err
@@ -324,6 +327,9 @@ func mergeConfig(stored *appConfig, d *framework.FieldData) (*appConfig, error) 
 		return nil, fmt.Errorf("base_url %w, or set %s=true if the network path is trusted (loopback hosts need neither)", err, fieldInsecureAllowHTTP)
 	}
 	if err := checkAPIVersionAt(cfg.APIVersion, cfg.BaseURL); err != nil {
+		if _, written := d.Raw[fieldAPIVersion]; !written {
+			return nil, fmt.Errorf("the stored %w", err) // an earlier write set it
+		}
 		return nil, err
 	}
 	return cfg, nil
@@ -368,7 +374,7 @@ func checkAPIVersionAt(version, baseURL string) error {
 			}
 		}
 	}
-	return fmt.Errorf("api_version %s is not served at base_url %s (%s, which serves %s by GitHub's REST API descriptions): leave api_version out or set it to %s",
+	return fmt.Errorf("api_version %s is not served at base_url %s (%s, which serves %s by GitHub's REST API descriptions): set api_version=%s in the same write",
 		version, baseURL, describeProducts(at), strings.Join(known, ", "), ghclient.DefaultAPIVersion)
 }
 

@@ -17,10 +17,15 @@ import (
 // descriptions: a role asking for custom_properties_for_organizations
 // cannot mint on GitHub Enterprise Server, which does not have it. They
 // are warnings, not errors: the plugin does not know which release a
-// server runs, and a later one may have added the permission.
-func productWarnings(baseURL string, perms map[string]string) []string {
+// server runs, and a later one may have added the permission. An
+// enterprise's installation is never github.com's, which has no
+// enterprises.
+func productWarnings(baseURL string, enterprise bool, perms map[string]string) []string {
 	at := ghclient.ProductsAt(baseURL)
-	if at == nil {
+	if enterprise {
+		at = slices.DeleteFunc(at, func(p ghclient.Product) bool { return p == ghclient.GitHubCom })
+	}
+	if len(at) == 0 {
 		return nil // the URL does not tell which product it is
 	}
 	var warnings []string
@@ -68,6 +73,23 @@ func orNone(items []string) string {
 	return strings.Join(items, ", ")
 }
 
+// warnRolesUnaccepted adds to warnings the stored roles with permissions
+// that the products at a config write's new base_url may not accept: they
+// were written under another base_url, or none. b.lock must be held for
+// writing.
+func (b *backend) warnRolesUnaccepted(ctx context.Context, s logical.Storage, stored, cfg *appConfig, warnings []string) ([]string, error) {
+	at := ghclient.ProductsAt(cfg.BaseURL)
+	if at == nil || (stored != nil && stored.BaseURL == cfg.BaseURL) {
+		return warnings, nil
+	}
+	names, err := b.rolesWhere(ctx, s, func(r *role) bool { return productWarnings(cfg.BaseURL, r.Enterprise != "", r.Permissions) != nil })
+	if err != nil || len(names) == 0 {
+		return warnings, err
+	}
+	return append(warnings, fmt.Sprintf("roles with permissions that base_url %s (%s) may not accept, by GitHub's REST API descriptions: %s (vault read <mount>/roles/<name> shows each role's permissions; writing them again names the products that accept each)",
+		cfg.BaseURL, describeProducts(at), quote.List(names))), nil
+}
+
 // rolePermissionWarnings are the product warnings for a role written under
 // the stored config's base_url; none before the engine is configured.
 func rolePermissionWarnings(ctx context.Context, s logical.Storage, r *role) ([]string, error) {
@@ -84,5 +106,5 @@ func rolePermissionWarnings(ctx context.Context, s logical.Storage, r *role) ([]
 	if err := entry.DecodeJSON(&cfg); err != nil {
 		return nil, fmt.Errorf("decoding stored config: %w", err)
 	}
-	return productWarnings(cfg.BaseURL, r.Permissions), nil
+	return productWarnings(cfg.BaseURL, r.Enterprise != "", r.Permissions), nil
 }

@@ -103,3 +103,45 @@ func TestRefusingProductsNamesOtherLevels(t *testing.T) {
 		t.Errorf("refusingProducts = %q, want %q", got, want)
 	}
 }
+
+// Enterprises exist on GitHub Enterprise Cloud, not on github.com: at
+// https://api.github.com an enterprise role's installation is GHEC's, and
+// an enterprise permission draws no warning about github.com; an owner's
+// installation may be either.
+func TestRoles_EnterpriseRoleIsGHECAtAPIGitHubCom(t *testing.T) {
+	e := newUnconfiguredEnv(t)
+	e.mustWrite("config", map[string]any{fieldAppID: testAppID, fieldPrivateKey: pkcs1PEM(e.key), fieldBaseURL: ghclient.DefaultBaseURL})
+	perms := "enterprise_organization_installations=write"
+	if resp := e.mustWrite("roles/ent", map[string]any{fieldEnterprise: testEnterprise, fieldPermissions: perms}); resp != nil && len(resp.Warnings) > 0 {
+		t.Errorf("enterprise role at %s: warnings %q", ghclient.DefaultBaseURL, resp.Warnings)
+	}
+	resp := e.mustWrite("roles/org", map[string]any{fieldOwner: "acme", fieldPermissions: perms})
+	if resp == nil || len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "github.com (no such permission)") {
+		t.Errorf("owner role at %s: warnings %v, want one naming github.com", ghclient.DefaultBaseURL, resp)
+	}
+}
+
+// A config write that moves base_url to a product warns about the roles
+// already written whose permissions that product may not accept: they
+// were checked against the old base_url, or none.
+func TestConfig_BaseURLChangeWarnsAboutRolesItsProductsMayRefuse(t *testing.T) {
+	e := newRoleEnv(t, map[string]any{fieldPermissions: []any{"contents=read", "custom_properties_for_organizations=read"}})
+	e.mustWrite("roles/plain", map[string]any{fieldOwner: "acme", fieldPermissions: "contents=read"})
+	ghes := e.emulator.URL() + "/api/v3"
+	resp := e.mustWrite("config", map[string]any{fieldBaseURL: ghes, fieldPrivateKey: pkcs1PEM(e.key)})
+	if resp == nil || len(resp.Warnings) != 1 {
+		t.Fatalf("moving base_url to %s: warnings %v, want one", ghes, resp)
+	}
+	for _, want := range []string{"base_url " + ghes, "GitHub Enterprise Server", "ci", "vault read <mount>/roles/<name>"} {
+		if !strings.Contains(resp.Warnings[0], want) {
+			t.Errorf("warning %q does not say %q", resp.Warnings[0], want)
+		}
+	}
+	if strings.Contains(resp.Warnings[0], "plain") {
+		t.Errorf("warning %q names a role every product accepts", resp.Warnings[0])
+	}
+	// A write that leaves base_url as it was says nothing more.
+	if resp := e.mustWrite("config", map[string]any{fieldTokenFormat: "classic"}); resp != nil && len(resp.Warnings) > 0 {
+		t.Errorf("a write keeping base_url warns %q", resp.Warnings)
+	}
+}

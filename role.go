@@ -124,6 +124,26 @@ func (b *backend) loadRole(ctx context.Context, s logical.Storage, name string) 
 	return r, nil
 }
 
+// rolesWhere returns the names of the stored roles for which match is
+// true; b.lock must be held for writing.
+func (b *backend) rolesWhere(ctx context.Context, s logical.Storage, match func(*role) bool) ([]string, error) {
+	names, err := s.List(ctx, roleStoragePrefix)
+	if err != nil {
+		return nil, err
+	}
+	var matched []string
+	for _, name := range names {
+		r, err := b.loadRole(ctx, s, name)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil && match(r) {
+			matched = append(matched, name)
+		}
+	}
+	return matched, nil
+}
+
 func (b *backend) forgetRole(name string) {
 	b.lock.Lock()
 	delete(b.roles, name)

@@ -106,7 +106,7 @@ func ProductsAt(baseURL string) []Product {
 	if err != nil {
 		return nil
 	}
-	host := strings.ToLower(u.Hostname())
+	host := originOf(u).host // lower case, no trailing dot
 	switch {
 	case strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/api/v3"):
 		return slices.DeleteFunc(Products(), func(p Product) bool { return !p.IsServer() })

@@ -99,6 +99,8 @@ func TestProductsAt(t *testing.T) {
 		"https://api.github.com":            {GitHubCom, GHEC},
 		"https://API.GitHub.com/":           {GitHubCom, GHEC},
 		"https://api.octocorp.ghe.com":      {GHEC},
+		"https://api.github.com.:443/":      {GitHubCom, GHEC}, // the same host, as a base_url may write it
+		"https://api.octocorp.ghe.com.":     {GHEC},
 		"https://ghe.example.com/api/v3":    servers,
 		"https://ghe.example.com/api/v3/":   servers,
 		"http://127.0.0.1:8080":             nil,
